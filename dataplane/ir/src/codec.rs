@@ -1,0 +1,236 @@
+//! Binary encoding: a fixed header with a checksum, then a postcard payload.
+
+use crate::{ABI_VERSION, IrError, Snapshot, validate};
+use xxhash_rust::xxh3::xxh3_64;
+
+pub const MAGIC: [u8; 8] = *b"SGIRSNAP";
+pub const HEADER_LEN: usize = 40;
+
+/// The fixed-size header in front of every encoded snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub abi_version: u32,
+    pub generation: u64,
+    pub payload_len: u64,
+    pub checksum: u64,
+}
+
+/// Encode a snapshot with its header. The generation in the header is the
+/// one in `snapshot`.
+pub fn encode(snapshot: &Snapshot) -> Vec<u8> {
+    // Encoding owned plain data into a Vec cannot fail: postcard only errors on
+    // writer exhaustion or serde features the model does not use.
+    let mut buf = postcard::to_extend(snapshot, vec![0u8; HEADER_LEN])
+        .expect("postcard encodes every IR value");
+    let payload_len = (buf.len() - HEADER_LEN) as u64;
+    let checksum = xxh3_64(&buf[HEADER_LEN..]);
+    let header = Header {
+        abi_version: ABI_VERSION,
+        generation: snapshot.generation,
+        payload_len,
+        checksum,
+    };
+    write_header(&mut buf[..HEADER_LEN], &header);
+    buf
+}
+
+fn write_header(dst: &mut [u8], h: &Header) {
+    dst[0..8].copy_from_slice(&MAGIC);
+    dst[8..12].copy_from_slice(&h.abi_version.to_le_bytes());
+    dst[12..16].copy_from_slice(&0u32.to_le_bytes());
+    dst[16..24].copy_from_slice(&h.generation.to_le_bytes());
+    dst[24..32].copy_from_slice(&h.payload_len.to_le_bytes());
+    dst[32..40].copy_from_slice(&h.checksum.to_le_bytes());
+}
+
+fn le_u32(b: &[u8]) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[..4]);
+    u32::from_le_bytes(a)
+}
+
+fn le_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(a)
+}
+
+/// Read and check the header only (magic, ABI, length); the checksum is
+/// verified by [`decode`].
+pub fn read_header(bytes: &[u8]) -> Result<Header, IrError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(IrError::TooShort { len: bytes.len() });
+    }
+    if bytes[0..8] != MAGIC {
+        return Err(IrError::BadMagic);
+    }
+    if bytes[12..16] != [0u8; 4] {
+        return Err(IrError::Invalid(
+            "reserved header bytes are not zero".into(),
+        ));
+    }
+    let h = Header {
+        abi_version: le_u32(&bytes[8..12]),
+        generation: le_u64(&bytes[16..24]),
+        payload_len: le_u64(&bytes[24..32]),
+        checksum: le_u64(&bytes[32..40]),
+    };
+    if h.abi_version != ABI_VERSION {
+        return Err(IrError::AbiMismatch {
+            found: h.abi_version,
+        });
+    }
+    let actual = (bytes.len() - HEADER_LEN) as u64;
+    if h.payload_len != actual {
+        return Err(IrError::LengthMismatch {
+            declared: h.payload_len,
+            actual,
+        });
+    }
+    Ok(h)
+}
+
+/// Decode and fully validate a snapshot. Any failure refuses the whole
+/// snapshot; nothing partial is ever returned.
+pub fn decode(bytes: &[u8]) -> Result<Snapshot, IrError> {
+    let h = read_header(bytes)?;
+    let payload = &bytes[HEADER_LEN..];
+    let actual = xxh3_64(payload);
+    if actual != h.checksum {
+        return Err(IrError::Checksum {
+            declared: h.checksum,
+            actual,
+        });
+    }
+    let snapshot: Snapshot =
+        postcard::from_bytes(payload).map_err(|e| IrError::Decode(e.to_string()))?;
+    if snapshot.generation != h.generation {
+        return Err(IrError::GenerationMismatch {
+            header: h.generation,
+            body: snapshot.generation,
+        });
+    }
+    validate(&snapshot)?;
+    Ok(snapshot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::*;
+
+    pub(crate) fn sample(generation: u64) -> Snapshot {
+        Snapshot {
+            generation,
+            listeners: vec![Listener {
+                name: "0.0.0.0:8080".into(),
+                address: "0.0.0.0".parse().expect("literal"),
+                port: 8080,
+                protocol: Protocol::Http,
+                virtual_hosts: vec![VirtualHost {
+                    name: "default/gw/http".into(),
+                    hostnames: vec![HostMatch::Wildcard(".example.com".into())],
+                    routes: vec![Route {
+                        name: "default/web/rule/0".into(),
+                        matches: vec![RouteMatch {
+                            path: PathMatch::Prefix("/".into()),
+                            headers: vec![],
+                            query_params: vec![],
+                            method: None,
+                        }],
+                        filters: vec![],
+                        action: Action::Forward(vec![
+                            WeightedBackend {
+                                weight: 90,
+                                target: BackendTarget::Cluster(0),
+                            },
+                            WeightedBackend {
+                                weight: 10,
+                                target: BackendTarget::Invalid { status: 500 },
+                            },
+                        ]),
+                        timeouts: Timeouts::default(),
+                    }],
+                }],
+            }],
+            clusters: vec![Cluster::new(
+                "default/echo:8080",
+                vec![Endpoint {
+                    addr: "127.0.0.1:3000".parse().expect("literal"),
+                }],
+            )],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let s = sample(7);
+        let bytes = encode(&s);
+        assert_eq!(read_header(&bytes).map(|h| h.generation), Ok(7));
+        assert_eq!(decode(&bytes), Ok(s));
+    }
+
+    #[test]
+    fn every_single_bit_flip_is_refused() {
+        let bytes = encode(&sample(3));
+        for i in 0..bytes.len() {
+            for bit in 0..8 {
+                let mut b = bytes.clone();
+                b[i] ^= 1 << bit;
+                assert!(
+                    decode(&b).is_err(),
+                    "flip of bit {bit} in byte {i} accepted"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn truncation_and_garbage_are_refused() {
+        let bytes = encode(&sample(3));
+        for len in 0..bytes.len() {
+            assert!(
+                decode(&bytes[..len]).is_err(),
+                "truncation to {len} accepted"
+            );
+        }
+        assert_eq!(decode(b"hello"), Err(IrError::TooShort { len: 5 }));
+        assert_eq!(decode(&[0u8; 64]), Err(IrError::BadMagic));
+    }
+
+    #[test]
+    fn other_abi_is_refused() {
+        let mut bytes = encode(&sample(3));
+        bytes[8..12].copy_from_slice(&(ABI_VERSION + 1).to_le_bytes());
+        assert_eq!(
+            decode(&bytes),
+            Err(IrError::AbiMismatch {
+                found: ABI_VERSION + 1
+            })
+        );
+    }
+
+    #[test]
+    fn dangling_cluster_index_is_refused() {
+        let mut s = sample(1);
+        s.clusters.clear();
+        let err = decode(&encode(&s)).expect_err("must refuse");
+        assert!(
+            err.to_string().contains("cluster index 0 out of range"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn zero_total_weight_and_duplicate_bind_are_refused() {
+        let mut s = sample(1);
+        if let Action::Forward(b) = &mut s.listeners[0].virtual_hosts[0].routes[0].action {
+            b.iter_mut().for_each(|b| b.weight = 0);
+        }
+        assert!(validate(&s).is_err());
+        let mut s = sample(1);
+        let l = s.listeners[0].clone();
+        s.listeners.push(l);
+        assert!(validate(&s).is_err());
+    }
+}

@@ -1,0 +1,201 @@
+//! The snapshot model: listeners → virtual hosts → ordered routes → weighted
+//! backends → clusters of endpoints.
+//!
+//! The control plane resolves every Gateway API rule (attachment, hostname
+//! intersection, precedence, references) before it builds these values; the
+//! data plane only matches in the order given here.
+
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+
+/// One complete configuration of the data plane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Snapshot {
+    /// Monotonically increasing per publisher; set by the publisher.
+    pub generation: u64,
+    /// One entry per bound address and port.
+    pub listeners: Vec<Listener>,
+    /// Upstream clusters, referenced by index from [`WeightedBackend`].
+    pub clusters: Vec<Cluster>,
+}
+
+/// A bound socket: every Gateway listener that shares this address and port
+/// contributes its virtual hosts here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listener {
+    /// Stable name used in metrics and logs, e.g. `0.0.0.0:8080`.
+    pub name: String,
+    pub address: IpAddr,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// Matched by the request's host: exact names first, then the longest
+    /// wildcard suffix, then a catch-all.
+    pub virtual_hosts: Vec<VirtualHost>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Protocol {
+    /// Cleartext HTTP/1.1.
+    Http,
+}
+
+/// A set of hostnames sharing one ordered list of routes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualHost {
+    /// Stable name used in metrics and logs.
+    pub name: String,
+    /// Lower-case. An empty list matches any host.
+    pub hostnames: Vec<HostMatch>,
+    /// In precedence order: the first route with a matching [`RouteMatch`] wins.
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostMatch {
+    /// The whole host, lower-case, without port.
+    Exact(String),
+    /// `*.example.com` stored as the suffix `.example.com`; matches one or
+    /// more labels before the suffix.
+    Wildcard(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// Stable name used in metrics and logs, e.g. `default/web/rule/0`.
+    pub name: String,
+    /// Any one of these must match (OR). Never empty: "match everything" is
+    /// an explicit `PathMatch::Prefix("/")`.
+    pub matches: Vec<RouteMatch>,
+    /// Applied in order.
+    pub filters: Vec<Filter>,
+    pub action: Action,
+    pub timeouts: Timeouts,
+}
+
+/// Every condition must hold (AND).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteMatch {
+    pub path: PathMatch,
+    pub headers: Vec<HeaderMatch>,
+    pub query_params: Vec<QueryParamMatch>,
+    /// Upper-case method token, e.g. `GET`.
+    pub method: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PathMatch {
+    Exact(String),
+    /// Segment-aware prefix: `/foo` matches `/foo` and `/foo/bar`, not `/foobar`.
+    /// A trailing `/` in the prefix is ignored for matching, except for `/`.
+    Prefix(String),
+    /// RE2-like syntax, anchored to the whole path.
+    Regex(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderMatch {
+    /// Lower-case field name.
+    pub name: String,
+    pub value: StringMatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryParamMatch {
+    /// Case-sensitive parameter name.
+    pub name: String,
+    pub value: StringMatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StringMatch {
+    Exact(String),
+    /// Anchored to the whole value.
+    Regex(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Filter {
+    RequestHeaderModifier(HeaderModifier),
+    ResponseHeaderModifier(HeaderModifier),
+}
+
+/// Gateway API header modification: `set` replaces, `add` appends, `remove`
+/// deletes; names are lower-case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HeaderModifier {
+    pub set: Vec<(String, String)>,
+    pub add: Vec<(String, String)>,
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    /// Weighted choice among backends. The sum of weights is positive.
+    Forward(Vec<WeightedBackend>),
+    /// Answer locally, e.g. 500 when no backend of a rule is valid.
+    DirectResponse { status: u16 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightedBackend {
+    pub weight: u32,
+    pub target: BackendTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackendTarget {
+    /// Index into [`Snapshot::clusters`].
+    Cluster(u32),
+    /// A backendRef that could not be resolved: its share of traffic is
+    /// answered with this status (500 per the Gateway API).
+    Invalid { status: u16 },
+}
+
+/// Per-rule timeouts in milliseconds; `None` means the data plane default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Timeouts {
+    /// From the first byte of the request to the last byte of the response head.
+    pub request_ms: Option<u32>,
+    /// One attempt at the backend, from connect to the response head.
+    pub backend_request_ms: Option<u32>,
+}
+
+/// A group of interchangeable endpoints, e.g. one Service port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    /// Stable identity across generations (pools are kept by name), e.g.
+    /// `default/echo:8080`.
+    pub name: String,
+    /// Empty means "exists but has no ready endpoint": 503.
+    pub endpoints: Vec<Endpoint>,
+    pub connect_timeout_ms: u32,
+    /// Idle pooled connections are closed after this long.
+    pub idle_timeout_ms: u32,
+    /// Upper bound of idle pooled connections per endpoint per shard.
+    pub max_idle_per_endpoint: u32,
+    /// The Service port's `appProtocol`, recorded for protocol selection.
+    pub app_protocol: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub addr: SocketAddr,
+}
+
+impl Cluster {
+    pub const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 2_000;
+    pub const DEFAULT_IDLE_TIMEOUT_MS: u32 = 60_000;
+    pub const DEFAULT_MAX_IDLE_PER_ENDPOINT: u32 = 128;
+
+    /// A cluster with the default timeouts and pool bounds.
+    pub fn new(name: impl Into<String>, endpoints: Vec<Endpoint>) -> Self {
+        Cluster {
+            name: name.into(),
+            endpoints,
+            connect_timeout_ms: Self::DEFAULT_CONNECT_TIMEOUT_MS,
+            idle_timeout_ms: Self::DEFAULT_IDLE_TIMEOUT_MS,
+            max_idle_per_endpoint: Self::DEFAULT_MAX_IDLE_PER_ENDPOINT,
+            app_protocol: None,
+        }
+    }
+}

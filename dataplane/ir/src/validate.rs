@@ -1,0 +1,91 @@
+//! Structural validation run on every decoded snapshot. The router's compile
+//! step adds what needs its own machinery (regular expressions).
+
+use crate::{Action, BackendTarget, HostMatch, IrError, PathMatch, Snapshot};
+use std::collections::HashSet;
+
+/// Check every cross-reference and invariant the data plane relies on.
+pub fn validate(s: &Snapshot) -> Result<(), IrError> {
+    let bad = |m: String| Err(IrError::Invalid(m));
+    let mut bound = HashSet::new();
+    for l in &s.listeners {
+        if l.port == 0 {
+            return bad(format!("listener {}: port 0", l.name));
+        }
+        if !bound.insert((l.address, l.port)) {
+            return bad(format!(
+                "listener {}: {}:{} bound twice",
+                l.name, l.address, l.port
+            ));
+        }
+        for vh in &l.virtual_hosts {
+            for h in &vh.hostnames {
+                let (name, ok) = match h {
+                    HostMatch::Exact(n) => (n, !n.is_empty() && !n.contains('*')),
+                    HostMatch::Wildcard(n) => (n, n.starts_with('.') && n.len() > 1),
+                };
+                if !ok || name.bytes().any(|b| b.is_ascii_uppercase()) {
+                    return bad(format!("virtual host {}: bad hostname {name:?}", vh.name));
+                }
+            }
+            for r in &vh.routes {
+                let at = || format!("route {} in virtual host {}", r.name, vh.name);
+                if r.matches.is_empty() {
+                    return bad(format!("{}: no match", at()));
+                }
+                for m in &r.matches {
+                    match &m.path {
+                        PathMatch::Exact(p) | PathMatch::Prefix(p) if !p.starts_with('/') => {
+                            return bad(format!("{}: path {p:?} does not start with /", at()));
+                        }
+                        _ => {}
+                    }
+                    if m.headers
+                        .iter()
+                        .any(|h| h.name.bytes().any(|b| b.is_ascii_uppercase()))
+                    {
+                        return bad(format!("{}: header names must be lower-case", at()));
+                    }
+                }
+                match &r.action {
+                    Action::Forward(backends) => {
+                        let total: u64 = backends.iter().map(|b| u64::from(b.weight)).sum();
+                        if total == 0 {
+                            return bad(format!("{}: backend weights sum to zero", at()));
+                        }
+                        for b in backends {
+                            match b.target {
+                                BackendTarget::Cluster(i) if i as usize >= s.clusters.len() => {
+                                    return bad(format!(
+                                        "{}: cluster index {i} out of range",
+                                        at()
+                                    ));
+                                }
+                                BackendTarget::Invalid { status }
+                                    if !(100..=599).contains(&status) =>
+                                {
+                                    return bad(format!("{}: status {status} out of range", at()));
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    Action::DirectResponse { status } if !(100..=599).contains(status) => {
+                        return bad(format!("{}: status {status} out of range", at()));
+                    }
+                    Action::DirectResponse { .. } => {}
+                }
+            }
+        }
+    }
+    let mut names = HashSet::new();
+    for c in &s.clusters {
+        if !names.insert(c.name.as_str()) {
+            return bad(format!("cluster {} defined twice", c.name));
+        }
+        if c.connect_timeout_ms == 0 {
+            return bad(format!("cluster {}: connect timeout 0", c.name));
+        }
+    }
+    Ok(())
+}
