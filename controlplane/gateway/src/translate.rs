@@ -1,0 +1,341 @@
+//! The pure translation: objects in, IR snapshot and statuses out.
+
+use crate::attach::{self, ParentOutcome};
+use crate::backends::{self, ResolvedBackends, Target};
+use crate::gatewayclass;
+use crate::hostnames::Host;
+use crate::listeners::{self, GatewayInfo};
+use crate::objects::{ObjectKey, Objects};
+use crate::routes::{self, CompiledRule};
+use crate::status::{self, ObjectStatus, RouteVerdict, StatusInputs};
+use gateway_api::httproutes::HttpRouteRules;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use shardgate_ir::{
+    Action, BackendTarget, Cluster, Listener, Protocol, Route, RouteMatch, Snapshot, VirtualHost,
+    WeightedBackend,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// The result of one translation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Translation {
+    /// Generation 0: the publisher sets it.
+    pub snapshot: Snapshot,
+    /// Per object of ours, the status stanza; GatewayClasses, then
+    /// Gateways, then HTTPRoutes, each in key order.
+    pub status: Vec<ObjectStatus>,
+}
+
+/// Translate with default status inputs: not yet programmed, transition
+/// times at the Unix epoch, no previous status.
+pub fn translate(objects: &Objects) -> Translation {
+    translate_with(objects, &StatusInputs::default())
+}
+
+struct RuleInfo {
+    compiled: Result<CompiledRule, String>,
+    backends: ResolvedBackends,
+}
+
+struct RouteInfo {
+    key: ObjectKey,
+    created: Option<Time>,
+    rules: Vec<RuleInfo>,
+    parents: Vec<ParentOutcome>,
+    /// At least one rule is served.
+    serves: bool,
+}
+
+/// One route attached to one listener of one Gateway.
+struct Entry<'a> {
+    gateway: &'a ObjectKey,
+    listener: usize,
+    hosts: &'a [Host],
+    route: &'a RouteInfo,
+}
+
+pub fn translate_with(objects: &Objects, inputs: &StatusInputs) -> Translation {
+    let classes = gatewayclass::ours(objects);
+    let gateways: BTreeMap<ObjectKey, GatewayInfo> = gatewayclass::our_gateways(objects, &classes)
+        .into_iter()
+        .filter_map(|k| {
+            let g = objects.gateways.get(&k)?;
+            Some((k.clone(), listeners::analyse(&k, g)))
+        })
+        .collect();
+
+    let mut routes = Vec::new();
+    let mut status_routes = Vec::new();
+    for (key, route) in &objects.http_routes {
+        let parents = attach::attach(objects, &gateways, key, route);
+        if parents.is_empty() {
+            continue;
+        }
+        let default_rules = [HttpRouteRules::default()];
+        let rules_spec = match route.spec.rules.as_deref() {
+            None | Some([]) => &default_rules[..],
+            Some(r) => r,
+        };
+        let rules: Vec<RuleInfo> = rules_spec
+            .iter()
+            .map(|r| RuleInfo {
+                compiled: routes::compile_rule(r),
+                backends: backends::resolve(
+                    objects,
+                    &key.namespace,
+                    r.backend_refs.as_deref().unwrap_or_default(),
+                ),
+            })
+            .collect();
+        let invalid_rules: Vec<String> = rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.compiled.as_ref().err().map(|e| format!("rule {i}: {e}")))
+            .collect();
+        let unresolved = rules
+            .iter()
+            .flat_map(|r| r.backends.problems.first())
+            .next()
+            .map(|p| (p.reason, p.message.as_str()));
+        let verdict = RouteVerdict {
+            generation: route.metadata.generation.unwrap_or(1),
+            rules: rules.len(),
+            invalid_rules,
+            unresolved,
+        };
+        status_routes.push(status::http_route(key, &parents, &verdict, inputs));
+        let serves = rules.iter().any(|r| r.compiled.is_ok());
+        routes.push(RouteInfo {
+            key: key.clone(),
+            created: route.metadata.creation_timestamp.clone(),
+            rules,
+            parents,
+            serves,
+        });
+    }
+
+    let mut entries: Vec<Entry<'_>> = Vec::new();
+    let mut attached: BTreeMap<(&ObjectKey, usize), BTreeSet<&ObjectKey>> = BTreeMap::new();
+    for r in routes.iter().filter(|r| r.serves) {
+        for p in r.parents.iter().filter(|p| p.accepted.is_ok()) {
+            for a in &p.attached {
+                attached
+                    .entry((&p.gateway, a.listener))
+                    .or_default()
+                    .insert(&r.key);
+                entries.push(Entry {
+                    gateway: &p.gateway,
+                    listener: a.listener,
+                    hosts: &a.hosts,
+                    route: r,
+                });
+            }
+        }
+    }
+
+    let clusters = used_clusters(&entries);
+    let index: BTreeMap<&str, u32> = clusters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.as_str(), u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    let listeners = build_listeners(&gateways, &entries, &index);
+
+    let mut status = Vec::new();
+    for key in objects
+        .gateway_classes
+        .keys()
+        .filter(|k| classes.contains(&k.name))
+    {
+        let generation = objects.gateway_classes[key]
+            .metadata
+            .generation
+            .unwrap_or(1);
+        status.push(status::gateway_class(key, generation, inputs));
+    }
+    for (key, gw) in &gateways {
+        let counts: Vec<i32> = (0..gw.listeners.len())
+            .map(|i| {
+                attached
+                    .get(&(key, i))
+                    .map_or(0, |s| i32::try_from(s.len()).unwrap_or(i32::MAX))
+            })
+            .collect();
+        status.push(status::gateway(gw, &counts, inputs));
+    }
+    status.extend(status_routes);
+
+    Translation {
+        snapshot: Snapshot {
+            generation: 0,
+            listeners,
+            clusters,
+        },
+        status,
+    }
+}
+
+/// Clusters of the served rules of attached routes, by name.
+fn used_clusters(entries: &[Entry<'_>]) -> Vec<Cluster> {
+    let mut by_name: BTreeMap<String, Cluster> = BTreeMap::new();
+    for e in entries {
+        for rule in e.route.rules.iter().filter(|r| r.compiled.is_ok()) {
+            for c in &rule.backends.clusters {
+                by_name.entry(c.name.clone()).or_insert_with(|| c.clone());
+            }
+        }
+    }
+    by_name.into_values().collect()
+}
+
+fn build_listeners(
+    gateways: &BTreeMap<ObjectKey, GatewayInfo>,
+    entries: &[Entry<'_>],
+    index: &BTreeMap<&str, u32>,
+) -> Vec<Listener> {
+    // Gateway listeners by port: (gateway, listener index, hostname).
+    let mut ports: BTreeMap<u16, Vec<(&ObjectKey, usize, &Host)>> = BTreeMap::new();
+    for (key, gw) in gateways {
+        for (i, l) in gw.listeners.iter().enumerate().filter(|(_, l)| l.usable()) {
+            ports.entry(l.port).or_default().push((key, i, &l.host));
+        }
+    }
+    let mut out = Vec::new();
+    for (port, gls) in ports {
+        let name = format!("0.0.0.0:{port}");
+        let on_port: Vec<&Entry<'_>> = entries
+            .iter()
+            .filter(|e| {
+                gls.iter()
+                    .any(|(g, i, _)| *g == e.gateway && *i == e.listener)
+            })
+            .collect();
+        let mut hosts: BTreeSet<Host> = gls.iter().map(|(_, _, h)| (*h).clone()).collect();
+        hosts.extend(on_port.iter().flat_map(|e| e.hosts.iter().cloned()));
+        let virtual_hosts = hosts
+            .iter()
+            .map(|h| virtual_host(&name, h, &gls, &on_port, index))
+            .collect();
+        out.push(Listener {
+            name,
+            address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port,
+            protocol: Protocol::Http,
+            virtual_hosts,
+        });
+    }
+    out
+}
+
+/// The virtual host for requests whose host is best matched by `host`:
+/// only routes of the most specific Gateway listener(s) covering it, then,
+/// within those, routes whose hostnames cover it, most specific hostname
+/// first, then by match precedence.
+fn virtual_host(
+    listener_name: &str,
+    host: &Host,
+    gls: &[(&ObjectKey, usize, &Host)],
+    entries: &[&Entry<'_>],
+    index: &BTreeMap<&str, u32>,
+) -> VirtualHost {
+    let best = gls
+        .iter()
+        .map(|(_, _, h)| *h)
+        .filter(|h| h.covers(host))
+        .min();
+    let selected: Vec<(&ObjectKey, usize)> = gls
+        .iter()
+        .filter(|(_, _, h)| Some(*h) == best)
+        .map(|(g, i, _)| (*g, *i))
+        .collect();
+    // Each route once, with its most specific hostname covering `host`.
+    let mut chosen: BTreeMap<&ObjectKey, (&Host, &RouteInfo)> = BTreeMap::new();
+    for e in entries {
+        if !selected.contains(&(e.gateway, e.listener)) {
+            continue;
+        }
+        let Some(h) = e.hosts.iter().filter(|h| h.covers(host)).min() else {
+            continue;
+        };
+        let slot = chosen.entry(&e.route.key).or_insert((h, e.route));
+        if h < slot.0 {
+            slot.0 = h;
+        }
+    }
+    struct Candidate<'a> {
+        host: &'a Host,
+        route: &'a RouteInfo,
+        rule: usize,
+        matched: usize,
+        m: &'a RouteMatch,
+        compiled: &'a CompiledRule,
+        backends: &'a ResolvedBackends,
+    }
+    let mut cands = Vec::new();
+    for (h, r) in chosen.values() {
+        for (ri, rule) in r.rules.iter().enumerate() {
+            let Ok(compiled) = &rule.compiled else {
+                continue;
+            };
+            for (mi, m) in compiled.matches.iter().enumerate() {
+                cands.push(Candidate {
+                    host: h,
+                    route: r,
+                    rule: ri,
+                    matched: mi,
+                    m,
+                    compiled,
+                    backends: &rule.backends,
+                });
+            }
+        }
+    }
+    cands.sort_by(|a, b| {
+        a.host
+            .cmp(b.host)
+            .then_with(|| routes::match_precedence(a.m, b.m))
+            .then_with(|| a.route.created.cmp(&b.route.created))
+            .then_with(|| a.route.key.cmp(&b.route.key))
+            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| a.matched.cmp(&b.matched))
+    });
+    let routes = cands
+        .into_iter()
+        .map(|c| Route {
+            name: format!("{}/rule/{}/match/{}", c.route.key, c.rule, c.matched),
+            matches: vec![c.m.clone()],
+            filters: c.compiled.filters.clone(),
+            action: action(c.backends, index),
+            timeouts: c.compiled.timeouts,
+        })
+        .collect();
+    VirtualHost {
+        name: format!("{listener_name}/{host}"),
+        hostnames: host.to_ir().into_iter().collect(),
+        routes,
+    }
+}
+
+fn action(b: &ResolvedBackends, index: &BTreeMap<&str, u32>) -> Action {
+    let backends: Vec<WeightedBackend> = b
+        .targets
+        .iter()
+        .map(|(weight, t)| WeightedBackend {
+            weight: *weight,
+            target: match t {
+                Target::Cluster(name) => index
+                    .get(name.as_str())
+                    .map_or(BackendTarget::Invalid { status: 500 }, |i| {
+                        BackendTarget::Cluster(*i)
+                    }),
+                Target::Invalid => BackendTarget::Invalid { status: 500 },
+            },
+        })
+        .collect();
+    if backends.is_empty() {
+        Action::DirectResponse { status: 500 }
+    } else {
+        Action::Forward(backends)
+    }
+}

@@ -1,0 +1,89 @@
+//! Golden tests: every `testdata/<name>.in.yaml` is loaded and translated;
+//! the load errors, the IR snapshot and the statuses, as YAML, must equal
+//! `testdata/<name>.out.yaml`. `UPDATE_GOLDEN=1` rewrites the outputs.
+
+use serde::Serialize;
+use shardgate_gateway::{ObjectStatus, Objects, translate};
+use shardgate_ir::Snapshot;
+use std::fs;
+use std::path::Path;
+
+#[derive(Serialize)]
+struct Golden<'a> {
+    errors: Vec<String>,
+    snapshot: &'a Snapshot,
+    status: &'a [ObjectStatus],
+}
+
+fn render(name: &str, input: &str) -> Result<String, String> {
+    let mut objects = Objects::new();
+    objects.load_str(&format!("{name}.in.yaml"), input);
+    let t = translate(&objects);
+    shardgate_ir::validate(&t.snapshot)
+        .map_err(|e| format!("{name}: IR does not validate: {e}"))?;
+    let decoded = shardgate_ir::decode(&shardgate_ir::encode(&t.snapshot))
+        .map_err(|e| format!("{name}: IR does not round-trip: {e}"))?;
+    if decoded != t.snapshot {
+        return Err(format!("{name}: IR changed through encode/decode"));
+    }
+    if translate(&objects) != t {
+        return Err(format!("{name}: translation is not deterministic"));
+    }
+    let golden = Golden {
+        errors: objects.errors.iter().map(ToString::to_string).collect(),
+        snapshot: &t.snapshot,
+        status: &t.status,
+    };
+    serde_saphyr::to_string(&golden).map_err(|e| format!("{name}: cannot render YAML: {e}"))
+}
+
+#[test]
+fn golden() -> Result<(), String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".in.yaml"))
+                .map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    if names.len() < 25 {
+        return Err(format!("only {} golden cases found", names.len()));
+    }
+    let mut failures = Vec::new();
+    for name in &names {
+        let input = fs::read_to_string(dir.join(format!("{name}.in.yaml")))
+            .map_err(|e| format!("{name}.in.yaml: {e}"))?;
+        let got = match render(name, &input) {
+            Ok(g) => g,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        let out = dir.join(format!("{name}.out.yaml"));
+        if update {
+            fs::write(&out, &got).map_err(|e| format!("{}: {e}", out.display()))?;
+            continue;
+        }
+        match fs::read_to_string(&out) {
+            Ok(want) if want == got => {}
+            Ok(_) => failures.push(format!(
+                "{name}: output differs from {name}.out.yaml; got:\n{got}"
+            )),
+            Err(e) => failures.push(format!(
+                "{name}: missing {name}.out.yaml ({e}); run with UPDATE_GOLDEN=1 and review it"
+            )),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n\n"))
+    }
+}
