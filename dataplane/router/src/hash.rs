@@ -114,6 +114,9 @@ pub(crate) struct BytesMap<V> {
     /// empty, searched only when the primary slot holds a different key.
     overflow: Vec<(u64, Box<[u8]>, V)>,
     max_key_len: usize,
+    /// Bit `n` is set when some key is `n` bytes long (`n < 256`); lets a
+    /// probe skip prefixes of lengths that no key has.
+    lengths: [u64; 4],
 }
 
 impl<V> Default for BytesMap<V> {
@@ -122,6 +125,7 @@ impl<V> Default for BytesMap<V> {
             primary: HashMap::default(),
             overflow: Vec::new(),
             max_key_len: 0,
+            lengths: [0; 4],
         }
     }
 }
@@ -136,6 +140,16 @@ impl<V> BytesMap<V> {
         self.max_key_len
     }
 
+    /// Whether some key may be `len` bytes long (exact below 256 bytes,
+    /// otherwise conservatively true up to the longest key).
+    #[inline]
+    pub(crate) fn has_key_len(&self, len: usize) -> bool {
+        match self.lengths.get(len / 64) {
+            Some(bits) => bits & (1 << (len % 64)) != 0,
+            None => len <= self.max_key_len,
+        }
+    }
+
     /// The value for `key`, inserted by `make` when absent.
     pub(crate) fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
         self.get_or_insert_hashed(hash_bytes(key), key, make)
@@ -143,6 +157,9 @@ impl<V> BytesMap<V> {
 
     fn get_or_insert_hashed(&mut self, hash: u64, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
         self.max_key_len = self.max_key_len.max(key.len());
+        if let Some(bits) = self.lengths.get_mut(key.len() / 64) {
+            *bits |= 1 << (key.len() % 64);
+        }
         match self.primary.entry(hash) {
             Entry::Vacant(slot) => &mut slot.insert((key.into(), make())).1,
             Entry::Occupied(slot) if *slot.get().0 == *key => &mut slot.into_mut().1,
@@ -223,6 +240,12 @@ mod tests {
         // Right hash, wrong bytes: refused by the key comparison.
         assert_eq!(m.get(hash_bytes(b"/foo"), b"/fox"), None);
         assert_eq!(m.max_key_len(), 7);
+        assert!(m.has_key_len(4) && m.has_key_len(7));
+        assert!(!m.has_key_len(0) && !m.has_key_len(5) && !m.has_key_len(300));
+        let long = vec![b'x'; 300];
+        m.get_or_insert_with(&long, || 9);
+        assert!(m.has_key_len(300) && m.has_key_len(299) && !m.has_key_len(301));
+        assert_eq!(m.get(hash_bytes(&long), &long), Some(&9));
     }
 
     #[test]

@@ -131,13 +131,14 @@ impl HostIndex {
             let limit = self.wildcard.max_key_len().min(rev.len() - 1);
             for end in 1..=limit {
                 if rev[end - 1] == b'.'
+                    && self.wildcard.has_key_len(end)
                     && let Some(&vh) = self.wildcard.get(hasher.hash_to(end), &rev[..end])
                 {
                     wildcard_hit = Some(vh);
                 }
             }
         }
-        if rev.len() <= self.exact.max_key_len()
+        if self.exact.has_key_len(rev.len())
             && let Some(&vh) = self.exact.get(hasher.hash_to(rev.len()), rev)
         {
             return Some(vh);

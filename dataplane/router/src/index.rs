@@ -124,14 +124,15 @@ impl PathIndex {
         if !self.prefix.is_empty() {
             let limit = path.len().min(self.prefix.max_key_len());
             for end in 0..=limit {
-                if path.get(end).is_none_or(|&b| b == b'/')
+                if self.prefix.has_key_len(end)
+                    && path.get(end).is_none_or(|&b| b == b'/')
                     && let Some(ids) = self.prefix.get(hasher.hash_to(end), &path[..end])
                 {
                     consider(ids, true);
                 }
             }
         }
-        if path.len() <= self.exact.max_key_len()
+        if self.exact.has_key_len(path.len())
             && let Some(ids) = self.exact.get(hasher.hash_to(path.len()), path)
         {
             consider(ids, true);
