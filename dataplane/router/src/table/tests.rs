@@ -359,3 +359,52 @@ fn large_virtual_host_keeps_ir_order() {
     assert_eq!(get(&t, "h", "/re/abc/"), Some("root"));
     assert_eq!(get(&t, "h", "/"), Some("root"));
 }
+
+#[test]
+fn listeners_keep_snapshot_order_and_their_own_routes() {
+    let mut s = snapshot(vec![vhost(
+        "first",
+        &[],
+        vec![route(
+            "on-8080",
+            vec![path_match(PathMatch::Prefix("/".into()))],
+        )],
+    )]);
+    s.listeners.push(Listener {
+        name: "other".into(),
+        address: [0, 0, 0, 0].into(),
+        port: 9090,
+        protocol: Protocol::Http,
+        virtual_hosts: vec![vhost(
+            "second",
+            &["x.com"],
+            vec![route(
+                "on-9090",
+                vec![path_match(PathMatch::Prefix("/".into()))],
+            )],
+        )],
+    });
+    let t = compile(&s);
+    let names: Vec<_> = t.listeners().iter().map(|l| (l.name(), l.port())).collect();
+    assert_eq!(names, [("http", 8080), ("other", 9090)]);
+    let req = Request {
+        method: b"GET",
+        host: b"x.com",
+        target: b"/",
+        headers: &[] as &[(&[u8], &[u8])],
+    };
+    assert_eq!(
+        t.listeners()[0].route(&req).map(RouteEntry::name),
+        Some("on-8080")
+    );
+    assert_eq!(
+        t.listeners()[1].route(&req).map(RouteEntry::name),
+        Some("on-9090")
+    );
+    let elsewhere = Request {
+        host: b"y.com",
+        ..req
+    };
+    assert_eq!(t.listeners()[1].route(&elsewhere).map(|e| e.index()), None);
+    assert_eq!(t.listeners()[1].route(&req).map(|e| e.index()), Some(1));
+}
