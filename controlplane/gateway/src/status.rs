@@ -61,6 +61,17 @@ pub struct StatusInputs {
     pub previous: Vec<ObjectStatus>,
 }
 
+impl StatusInputs {
+    /// Inputs with the current wall-clock time.
+    pub fn at_now(programmed: bool, previous: Vec<ObjectStatus>) -> Self {
+        StatusInputs {
+            programmed,
+            now: Time(k8s_openapi::jiff::Timestamp::now()),
+            previous,
+        }
+    }
+}
+
 impl Default for StatusInputs {
     fn default() -> Self {
         StatusInputs {
