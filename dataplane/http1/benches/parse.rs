@@ -41,6 +41,16 @@ fn bench(c: &mut Criterion) {
             black_box(head.head_len())
         })
     });
+    // Reference point: httparse alone (no validation beyond its own).
+    g.bench_function("httparse_baseline", |b| {
+        b.iter(|| {
+            let mut headers = [httparse::EMPTY_HEADER; 100];
+            let mut req = httparse::Request::new(&mut headers);
+            let r = req.parse(black_box(BROWSER_REQUEST));
+            assert!(matches!(r, Ok(httparse::Status::Complete(_))));
+            black_box(req.headers.len())
+        })
+    });
     g.bench_function("parse_and_write_upstream_head", |b| {
         b.iter(|| {
             let r = head.parse(black_box(BROWSER_REQUEST), &limits);

@@ -40,6 +40,36 @@
 //! // Bytes after head.head_len() + body belong to the next pipelined request.
 //! # assert!(!upstream.windows(3).any(|w| w == b"X-A"));
 //! ```
+//!
+//! # Rules a proxy must follow with this crate
+//!
+//! - Parse from the start of the unconsumed bytes each time (`Partial` means
+//!   "read more and call again with the longer buffer"); spans are offsets
+//!   into that slice, so keep the bytes until the upstream head is written.
+//! - Any [`RequestError`] means: write [`write_error_response`]`(out,
+//!   e.status(), true)`, send it, close. Never try to resynchronise.
+//! - CONNECT is answered 501 by the parser ([`RequestError::ConnectNotSupported`]).
+//! - Body: [`BodyKind::Length`] → forward exactly `n` bytes ([`LengthBody`]);
+//!   [`BodyKind::Chunked`] → pass bytes through [`ChunkedDecoder::feed`] and
+//!   forward only `consumed` bytes; on a [`ChunkError`] abort the upstream
+//!   request (never complete it) and answer 400 + close if nothing was sent
+//!   yet. Bytes after the body are the next pipelined request.
+//! - [`RequestHead::expect_continue`]: send [`write_continue`] (or let the
+//!   upstream's 100 through) before waiting for the body.
+//! - Keep the client connection only if [`RequestHead::keep_alive`] and the
+//!   whole request body was read.
+//!
+//! # The response path
+//!
+//! Parse the upstream head with [`ResponseHead::parse`] (give it the request
+//! method: HEAD responses have no body). A [`ResponseError`] means 502 and
+//! closing the upstream connection. [`ResponseHead::is_interim`] heads (100,
+//! 103) are relayed and followed by the real response. Then
+//! [`write_client_response`] writes the client head and returns a
+//! [`ResponsePlan`] saying how to stream the body ([`ClientBody`]) and
+//! whether to close the client connection afterwards. Reuse the upstream
+//! connection only if [`ResponseHead::keep_alive`] and the body was read to
+//! its end.
 #![forbid(unsafe_code)]
 
 mod body;

@@ -5,8 +5,7 @@ use std::mem::MaybeUninit;
 use crate::chars::{list_contains, list_elements, parse_decimal, validate_authority};
 use crate::error::RequestError;
 use crate::head::{
-    BareKind, HeaderField, LineDiag, Method, ParseStatus, Span, Version, diagnose_line_error,
-    find_bare_line_end, name_is,
+    HeaderField, LineDiag, Method, ParseStatus, Span, Version, diagnose_line_error, name_is,
 };
 
 /// Hard upper bound for [`Limits::max_headers`]: the parser keeps its
@@ -108,7 +107,9 @@ impl RequestHead {
     /// Leading empty lines (CRLF) before the request-line are skipped
     /// (RFC 9112 §2.2) and counted in `head_len()`.
     pub fn parse(&mut self, buf: &[u8], limits: &Limits) -> Result<ParseStatus, RequestError> {
-        let window = &buf[..buf.len().min(limits.max_head_bytes)];
+        // Spans are u32 offsets: never look beyond 4 GiB.
+        let max_head = limits.max_head_bytes.min(u32::MAX as usize);
+        let window = &buf[..buf.len().min(max_head)];
         let mut scratch =
             [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CAP];
         let max_headers = limits.max_headers.clamp(1, MAX_HEADERS_CAP);
@@ -117,7 +118,7 @@ impl RequestHead {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => {
                 check_request_line_length(window, limits)?;
-                if buf.len() >= limits.max_head_bytes {
+                if buf.len() >= max_head {
                     return Err(RequestError::HeadTooLarge);
                 }
                 return Ok(ParseStatus::Partial);
@@ -140,11 +141,12 @@ impl RequestHead {
         if line_len.saturating_sub(1) > limits.max_request_line {
             return Err(RequestError::RequestLineTooLong);
         }
-        // Every line, including skipped leading empty lines, ends in CRLF.
-        match find_bare_line_end(head) {
-            Some(BareKind::Lf) => return Err(RequestError::BareLf),
-            Some(BareKind::Cr) => return Err(RequestError::BareCr),
-            None => {}
+        // httparse rejects a bare CR but accepts a bare LF as a line end.
+        // Every line must end in CRLF: leading empty lines, the request-line
+        // (checked below, once the target is known), each field line (in
+        // the loop) and the final empty line.
+        if !head.ends_with(b"\r\n\r\n") || !head[..line_start].chunks(2).all(|c| c == b"\r\n") {
+            return Err(RequestError::BareLf);
         }
 
         // Method.
@@ -166,6 +168,11 @@ impl RequestHead {
         // Request-target.
         let target = req.path.unwrap_or("").as_bytes();
         self.target = Span::of(buf, target);
+        // request-line = method SP target SP HTTP/1.x CRLF
+        let version_end = self.target.range().end + 1 + 8;
+        if head.get(version_end..version_end + 2) != Some(b"\r\n") {
+            return Err(RequestError::BareLf);
+        }
         let mut authority: Option<&[u8]> = None;
         self.path_is_default_root = false;
         if target.first() == Some(&b'/') {
@@ -216,13 +223,16 @@ impl RequestHead {
         let mut expect_continue = false;
         for h in req.headers.iter() {
             let name = h.name.as_bytes();
-            let value = crate::chars::trim_ows(h.value);
-            if !value.iter().all(|&b| crate::chars::is_field_value_byte(b)) {
-                return Err(RequestError::InvalidHeaderValue);
+            // httparse only lets HTAB, SP, VCHAR and obs-text into values
+            // (no NUL, CR, LF, other controls or DEL) and trims OWS.
+            let value = h.value;
+            let value_span = Span::of(buf, value);
+            if !line_ends_crlf(head, value_span.range().end) {
+                return Err(RequestError::BareLf);
             }
             self.headers.push(HeaderField {
                 name: Span::of(buf, name),
-                value: Span::of(buf, value),
+                value: value_span,
             });
             match name.len() {
                 4 if name_is(name, b"host") => {
@@ -309,17 +319,19 @@ impl RequestHead {
         if host_count > 1 {
             return Err(RequestError::MultipleHost);
         }
+        let mut host_name_len = 0;
         if let Some(h) = host_header {
-            validate_authority(h).ok_or(RequestError::InvalidHost)?;
+            host_name_len = validate_authority(h).ok_or(RequestError::InvalidHost)?;
         } else if self.version == Version::Http11 {
             return Err(RequestError::MissingHost);
         }
         self.host_header = host_header.map(|h| Span::of(buf, h));
+        if let Some(a) = authority {
+            host_name_len = validate_authority(a).unwrap_or(0);
+        }
         let effective = authority.or(host_header);
         self.host = effective.map(|h| Span::of(buf, h));
-        self.host_name_len = effective
-            .and_then(validate_authority)
-            .map_or(0, |n| n as u32);
+        self.host_name_len = host_name_len as u32;
 
         self.keep_alive = match self.version {
             Version::Http11 => !conn_close,
@@ -490,6 +502,15 @@ impl RequestHead {
         self.header_values(buf, "connection")
             .any(|v| list_contains(v, token.as_bytes()))
     }
+}
+
+/// After a field value (already trimmed by httparse): optional OWS, then
+/// CRLF.
+fn line_ends_crlf(head: &[u8], mut i: usize) -> bool {
+    while matches!(head.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    head.get(i..i + 2) == Some(b"\r\n")
 }
 
 fn skip_empty_lines(b: &[u8]) -> usize {

@@ -57,7 +57,8 @@ impl ResponseHead {
         request_method: Method,
         limits: &Limits,
     ) -> Result<ParseStatus, ResponseError> {
-        let window = &buf[..buf.len().min(limits.max_head_bytes)];
+        let max_head = limits.max_head_bytes.min(u32::MAX as usize);
+        let window = &buf[..buf.len().min(max_head)];
         let mut scratch =
             [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CAP];
         let max_headers = limits.max_headers.clamp(1, MAX_HEADERS_CAP);
@@ -70,7 +71,7 @@ impl ResponseHead {
         ) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => {
-                if buf.len() >= limits.max_head_bytes {
+                if buf.len() >= max_head {
                     return Err(ResponseError::HeadTooLarge);
                 }
                 return Ok(ParseStatus::Partial);

@@ -188,16 +188,72 @@ fn write_field(out: &mut impl OutBuf, name: &[u8], value: &[u8]) {
     out.put(b"\r\n");
 }
 
-/// Names listed in Connection header(s), excluding the ones with their own
-/// meaning, make the named field hop-by-hop.
-fn nominated(headers: &[HeaderField], buf: &[u8], name: &[u8]) -> bool {
-    headers.iter().any(|h| {
-        name_is(h.name.get(buf), b"connection")
-            && list_elements(h.value.get(buf)).any(|t| eq_ci(t, name))
-    })
+/// Field names listed in Connection header(s), which makes those fields
+/// hop-by-hop (RFC 9110 §7.6.1). `close`, `keep-alive` and `upgrade` are
+/// skipped (those fields are dropped anyway), so the common
+/// `Connection: keep-alive` costs nothing per field.
+struct Nominated<'b> {
+    inline: [&'b [u8]; 8],
+    len: usize,
+    /// More than 8 names: fall back to scanning the Connection fields.
+    overflow: bool,
+    headers: &'b [HeaderField],
+    buf: &'b [u8],
+}
+
+impl<'b> Nominated<'b> {
+    fn collect(headers: &'b [HeaderField], buf: &'b [u8]) -> Self {
+        let mut n = Nominated {
+            inline: [&[]; 8],
+            len: 0,
+            overflow: false,
+            headers,
+            buf,
+        };
+        for h in headers {
+            if !name_is(h.name.get(buf), b"connection") {
+                continue;
+            }
+            for t in list_elements(h.value.get(buf)) {
+                if name_is(t, b"close") || name_is(t, b"keep-alive") || name_is(t, b"upgrade") {
+                    continue;
+                }
+                if n.len < n.inline.len() {
+                    n.inline[n.len] = t;
+                    n.len += 1;
+                } else {
+                    n.overflow = true;
+                }
+            }
+        }
+        n
+    }
+
+    fn contains(&self, name: &[u8]) -> bool {
+        if self.len == 0 {
+            return false;
+        }
+        if self.inline[..self.len].iter().any(|t| eq_ci(t, name)) {
+            return true;
+        }
+        self.overflow
+            && self.headers.iter().any(|h| {
+                name_is(h.name.get(self.buf), b"connection")
+                    && list_elements(h.value.get(self.buf)).any(|t| eq_ci(t, name))
+            })
+    }
 }
 
 fn write_ip(out: &mut impl OutBuf, ip: IpAddr) {
+    if let IpAddr::V4(v4) = ip {
+        for (i, o) in v4.octets().into_iter().enumerate() {
+            if i > 0 {
+                out.put(b".");
+            }
+            write_decimal(out, u64::from(o));
+        }
+        return;
+    }
     // An IP address never needs more than 45 bytes.
     let mut tmp = [0u8; 48];
     let mut cursor = std::io::Cursor::new(&mut tmp[..]);
@@ -246,9 +302,7 @@ pub fn write_upstream_request(
     out.put(b"\r\n");
 
     let headers = head.headers();
-    let has_connection = headers
-        .iter()
-        .any(|h| name_is(h.name.get(buf), b"connection"));
+    let nominated = Nominated::collect(headers, buf);
     let upgrade = opts.forward_upgrade && head.is_upgrade();
     let fwd = opts.forwarded_headers;
     let mut xff_seen = false;
@@ -256,6 +310,9 @@ pub fn write_upstream_request(
     for h in headers {
         let name = h.name.get(buf);
         if is_hop_by_hop(name) || mods_drop(mods, name) {
+            continue;
+        }
+        if nominated.contains(name) {
             continue;
         }
         if fwd {
@@ -270,9 +327,6 @@ pub fn write_upstream_request(
             if name_is(name, b"x-forwarded-proto") {
                 continue;
             }
-        }
-        if has_connection && nominated(headers, buf, name) {
-            continue;
         }
         write_field(out, name, h.value.get(buf));
     }
@@ -426,15 +480,13 @@ pub fn write_client_response(
     let interim = head.is_interim();
     let switching = status == 101 && opts.upgrade;
     let headers = head.headers();
-    let has_connection = headers
-        .iter()
-        .any(|h| name_is(h.name.get(buf), b"connection"));
+    let nominated = Nominated::collect(headers, buf);
     for h in headers {
         let name = h.name.get(buf);
         if is_hop_by_hop(name) || mods_drop(opts.mods, name) {
             continue;
         }
-        if has_connection && nominated(headers, buf, name) {
+        if nominated.contains(name) {
             continue;
         }
         write_field(out, name, h.value.get(buf));

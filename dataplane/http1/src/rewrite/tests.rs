@@ -390,3 +390,11 @@ fn bytesmut_output() {
         .expect("writes");
     assert!(out.starts_with(b"GET / HTTP/1.1\r\nHost: a\r\n"));
 }
+
+#[test]
+fn connection_can_strip_forwarding_headers() {
+    let raw = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Forwarded-For\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n";
+    let s = upstream(raw, &UpstreamRequest::new(v4(), Scheme::Http));
+    assert!(s.contains("\r\nX-Forwarded-For: 192.0.2.7\r\n"), "{s}");
+    assert!(!s.contains("6.6.6.6"));
+}
