@@ -17,7 +17,7 @@ pub struct Attachment {
 /// The outcome of one parentRef that names one of our Gateways.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParentOutcome {
-    /// The parentRef as the API server stores it (group and kind defaulted).
+    /// The parentRef with group, kind and namespace defaulted.
     pub parent_ref: HttpRouteStatusParentsParentRef,
     pub gateway: ObjectKey,
     pub attached: Vec<Attachment>,
@@ -47,11 +47,13 @@ pub fn attach(
         let Some(gw) = gateways.get(&gw_key) else {
             continue;
         };
+        // Group, kind and namespace are always filled in, so that readers
+        // (the conformance suite among them) need not apply defaults.
         let parent_ref = HttpRouteStatusParentsParentRef {
             group: Some(group.to_owned()),
             kind: Some(kind.to_owned()),
             name: p.name.clone(),
-            namespace: p.namespace.clone(),
+            namespace: Some(ns.to_owned()),
             port: p.port,
             section_name: p.section_name.clone(),
         };

@@ -27,6 +27,16 @@ impl Host {
         }
     }
 
+    /// Can the data plane match it? Exact names must be non-empty and free
+    /// of `*`; a wildcard is only allowed as the whole first label.
+    pub fn is_valid(&self) -> bool {
+        match self {
+            Host::Any => true,
+            Host::Exact(n) => !n.is_empty() && !n.contains('*'),
+            Host::Wildcard(s) => s.len() > 1 && !s.contains('*'),
+        }
+    }
+
     pub fn from_opt(s: Option<&str>) -> Host {
         match s {
             None | Some("") => Host::Any,
@@ -115,7 +125,9 @@ pub fn effective(listener: &Host, route: &[String]) -> Vec<Host> {
     }
     let mut out: Vec<Host> = route
         .iter()
-        .filter_map(|r| listener.intersect(&Host::parse(r)))
+        .map(|r| Host::parse(r))
+        .filter(Host::is_valid)
+        .filter_map(|r| listener.intersect(&r))
         .collect();
     out.sort();
     out.dedup();
@@ -176,6 +188,8 @@ mod tests {
             vec![h("a.com"), h("b.com")]
         );
         assert!(effective(&h("a.com"), &["b.com".into()]).is_empty());
+        assert!(effective(&Host::Any, &["*".into(), "a.*.com".into()]).is_empty());
+        assert!(!h("*").is_valid() && !Host::parse("").is_valid() && h("*.a").is_valid());
     }
 
     #[test]

@@ -84,7 +84,15 @@ pub fn analyse(key: &ObjectKey, gw: &Gateway) -> GatewayInfo {
 
 fn listener(l: &GatewayListeners) -> ListenerInfo {
     let port = u16::try_from(l.port).ok().filter(|p| *p != 0);
+    let host = Host::from_opt(l.hostname.as_deref());
     let accepted = match (l.protocol.as_str(), port) {
+        ("HTTP", Some(_)) if !host.is_valid() => Err((
+            "Invalid",
+            format!(
+                "hostname {:?} is not a valid hostname",
+                l.hostname.as_deref().unwrap_or("")
+            ),
+        )),
         ("HTTP", Some(_)) => Ok(()),
         ("HTTP", None) => Err((
             "PortUnavailable",
@@ -127,7 +135,7 @@ fn listener(l: &GatewayListeners) -> ListenerInfo {
     ListenerInfo {
         name: l.name.clone(),
         port: port.unwrap_or(0),
-        host: Host::from_opt(l.hostname.as_deref()),
+        host,
         accepted,
         conflict: None,
         supported_kinds,

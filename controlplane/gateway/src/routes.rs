@@ -77,7 +77,10 @@ fn compile_match(m: &HttpRouteRulesMatches) -> Result<RouteMatch, String> {
         }
         HttpRouteRulesMatchesPathType::Exact => PathMatch::Exact(value),
         HttpRouteRulesMatchesPathType::PathPrefix => PathMatch::Prefix(value),
-        HttpRouteRulesMatchesPathType::RegularExpression => PathMatch::Regex(value),
+        HttpRouteRulesMatchesPathType::RegularExpression => {
+            check_regex("path", &value)?;
+            PathMatch::Regex(value)
+        }
     };
     let mut headers: Vec<HeaderMatch> = Vec::new();
     for h in m.headers.iter().flatten() {
@@ -91,6 +94,7 @@ fn compile_match(m: &HttpRouteRulesMatches) -> Result<RouteMatch, String> {
                 StringMatch::Exact(h.value.clone())
             }
             Some(HttpRouteRulesMatchesHeadersType::RegularExpression) => {
+                check_regex(&format!("header {}", h.name), &h.value)?;
                 StringMatch::Regex(h.value.clone())
             }
         };
@@ -106,6 +110,7 @@ fn compile_match(m: &HttpRouteRulesMatches) -> Result<RouteMatch, String> {
                 StringMatch::Exact(q.value.clone())
             }
             Some(HttpRouteRulesMatchesQueryParamsType::RegularExpression) => {
+                check_regex(&format!("query parameter {}", q.name), &q.value)?;
                 StringMatch::Regex(q.value.clone())
             }
         };
@@ -120,6 +125,16 @@ fn compile_match(m: &HttpRouteRulesMatches) -> Result<RouteMatch, String> {
         query_params,
         method: m.method.as_ref().map(|x| method_token(x).to_owned()),
     })
+}
+
+/// The data plane compiles every pattern anchored to the whole subject
+/// (`^(?:…)$`) with the `regex` crate and refuses a snapshot holding one that
+/// does not compile, so a bad pattern must stop at its rule, here.
+fn check_regex(what: &str, pattern: &str) -> Result<(), String> {
+    regex::bytes::Regex::new(pattern)
+        .and_then(|_| regex::bytes::Regex::new(&format!("^(?:{pattern})$")))
+        .map(|_| ())
+        .map_err(|e| format!("{what} regular expression {pattern:?} does not compile: {e}"))
 }
 
 fn method_token(m: &HttpRouteRulesMatchesMethod) -> &'static str {

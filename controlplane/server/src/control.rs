@@ -106,6 +106,13 @@ impl Control {
             return;
         };
         snapshot.generation = self.publisher.current_generation() + 1;
+        // The translator keeps invalid values out of the IR; should one slip
+        // through, the data plane would refuse the snapshot anyway, so keep
+        // the last good one in place and say why.
+        if let Err(e) = shardgate_ir::validate(&snapshot) {
+            tracing::error!(error = %e, "translation produced an invalid snapshot; not publishing it");
+            return;
+        }
         let bytes = shardgate_ir::encode(&snapshot);
         match self.publisher.publish(&bytes) {
             Ok(()) => {
