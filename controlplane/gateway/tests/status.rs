@@ -117,6 +117,10 @@ fn objects_carry_their_status_for_display() {
         };
         assert!(has_status, "{} has no status", o.kind());
     }
+    assert!(
+        shown.iter().all(|o| o.metadata().generation == Some(1)),
+        "generation defaults to 1 as observedGeneration assumed"
+    );
     let yaml = serde_saphyr::to_string(&shown).expect("serializable");
     assert!(
         yaml.contains("apiVersion: gateway.networking.k8s.io/v1"),
