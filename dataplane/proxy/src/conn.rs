@@ -1,0 +1,685 @@
+//! One downstream HTTP/1.1 connection: read a head, route it, answer locally
+//! or forward it, stream the bodies, repeat while keep-alive holds.
+//!
+//! All I/O uses owned buffers (io_uring style). A connection keeps three
+//! reusable buffers: `rbuf` (bytes from the client, possibly several
+//! pipelined requests), `ubuf` (bytes from the upstream) and `out` (heads
+//! being written). Requests are handled strictly one after the other, so
+//! pipelined responses go out in order. Bodies are streamed through these
+//! buffers and never held whole: memory per connection stays bounded by the
+//! head limit plus a few buffer sizes.
+
+use crate::io::{read_into, write_slice};
+use crate::metrics::UpstreamError;
+use crate::shard::{Current, Shard};
+use crate::upstream::{self, Attempt, UpstreamFailure};
+use monoio::io::AsyncWriteRentExt;
+use monoio::net::TcpStream;
+use shardgate_http1::{
+    BodyKind, ChunkedDecoder, ClientBody, ClientResponse, HeaderMods, LengthBody, ParseStatus,
+    RequestHead, ResponseHead, Scheme, UpstreamRequest, write_client_response, write_continue,
+    write_error_response, write_upstream_request,
+};
+use shardgate_ir::{BackendTarget, Filter};
+use shardgate_router::{HeaderMap, Request, RouteAction, RouteEntry};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// Serve one accepted connection until it closes.
+pub async fn serve(shard: Rc<Shard>, bind: SocketAddr, client: TcpStream, peer: SocketAddr) {
+    let m = &shard.metrics;
+    m.connections_active.set(m.connections_active.get() + 1);
+    let size = shard.settings.buffer_size;
+    let mut conn = Conn {
+        shard: shard.clone(),
+        bind,
+        peer,
+        client,
+        rbuf: Vec::with_capacity(size),
+        ubuf: Vec::with_capacity(size),
+        out: Vec::with_capacity(size),
+        req: RequestHead::new(),
+        resp: ResponseHead::new(),
+    };
+    conn.run().await;
+    drop(conn);
+    m.connections_active.set(m.connections_active.get() - 1);
+}
+
+/// Whether the client connection stays open after a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    KeepAlive,
+    Close,
+}
+
+/// What routing decided for a request.
+enum Decision<'t> {
+    Local {
+        route: Option<usize>,
+        status: u16,
+    },
+    Forward {
+        route: &'t RouteEntry,
+        cluster: usize,
+    },
+}
+
+struct Conn {
+    shard: Rc<Shard>,
+    bind: SocketAddr,
+    peer: SocketAddr,
+    client: TcpStream,
+    rbuf: Vec<u8>,
+    ubuf: Vec<u8>,
+    out: Vec<u8>,
+    req: RequestHead,
+    resp: ResponseHead,
+}
+
+/// Request headers as the router sees them, borrowed from the parse.
+struct HeadView<'a> {
+    head: &'a RequestHead,
+    buf: &'a [u8],
+}
+
+impl HeaderMap for HeadView<'_> {
+    fn any_value(&self, name: &str, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        self.head.header_values(self.buf, name).any(f)
+    }
+}
+
+/// The request body still to be read from the client.
+enum ReqBody {
+    Done,
+    Length(LengthBody),
+    Chunked(ChunkedDecoder),
+}
+
+impl ReqBody {
+    fn new(kind: BodyKind) -> ReqBody {
+        match kind {
+            BodyKind::None => ReqBody::Done,
+            BodyKind::Length(0) => ReqBody::Done,
+            BodyKind::Length(n) => ReqBody::Length(LengthBody::new(n)),
+            BodyKind::Chunked => ReqBody::Chunked(ChunkedDecoder::new()),
+        }
+    }
+
+    /// How many bytes at the start of `input` belong to the body.
+    fn take(&mut self, input: &[u8]) -> Result<usize, ()> {
+        let n = match self {
+            ReqBody::Done => 0,
+            ReqBody::Length(l) => l.take(input.len()),
+            ReqBody::Chunked(d) => d.feed(input).map_err(|_| ())?.consumed,
+        };
+        if self.is_done_inner() {
+            *self = ReqBody::Done;
+        }
+        Ok(n)
+    }
+
+    fn is_done_inner(&self) -> bool {
+        match self {
+            ReqBody::Done => true,
+            ReqBody::Length(l) => l.is_done(),
+            ReqBody::Chunked(d) => d.is_done(),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        matches!(self, ReqBody::Done)
+    }
+}
+
+/// The response body still to be copied to the client.
+enum RespBody {
+    Done,
+    Length(LengthBody),
+    Chunked(ChunkedDecoder),
+    Dechunk(ChunkedDecoder),
+    UntilClose,
+}
+
+impl RespBody {
+    /// Append the part of `input` that belongs to the body, as the client
+    /// must see it, to `out`; return how many input bytes were used.
+    fn copy(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, ()> {
+        let used = match self {
+            RespBody::Done => 0,
+            RespBody::Length(l) => {
+                let n = l.take(input.len());
+                out.extend_from_slice(&input[..n]);
+                n
+            }
+            RespBody::Chunked(d) => {
+                let n = d.feed(input).map_err(|_| ())?.consumed;
+                out.extend_from_slice(&input[..n]);
+                n
+            }
+            RespBody::Dechunk(d) => {
+                let mut off = 0;
+                while off < input.len() && !d.is_done() {
+                    let p = d.decode(&input[off..]).map_err(|_| ())?;
+                    out.extend_from_slice(&input[off..][p.data]);
+                    if p.consumed == 0 {
+                        break;
+                    }
+                    off += p.consumed;
+                }
+                off
+            }
+            RespBody::UntilClose => {
+                out.extend_from_slice(input);
+                input.len()
+            }
+        };
+        let done = match self {
+            RespBody::Length(l) => l.is_done(),
+            RespBody::Chunked(d) | RespBody::Dechunk(d) => d.is_done(),
+            RespBody::Done | RespBody::UntilClose => false,
+        };
+        if done {
+            *self = RespBody::Done;
+        }
+        Ok(used)
+    }
+}
+
+fn header_mods(route: &RouteEntry, request: bool) -> Vec<HeaderMods<'_>> {
+    route
+        .filters()
+        .iter()
+        .filter_map(|f| match (f, request) {
+            (Filter::RequestHeaderModifier(m), true)
+            | (Filter::ResponseHeaderModifier(m), false) => Some(HeaderMods {
+                set: &m.set,
+                add: &m.add,
+                remove: &m.remove,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ms(v: u32) -> Duration {
+    Duration::from_millis(u64::from(v))
+}
+
+impl Conn {
+    async fn run(&mut self) {
+        loop {
+            match self.read_head().await {
+                Ok(()) => {}
+                Err(None) => return,
+                Err(Some(status)) => {
+                    // The head is bad or incomplete: framing is in doubt.
+                    self.local_response(None, status, true).await;
+                    return;
+                }
+            }
+            if self.handle().await == Next::Close {
+                return;
+            }
+        }
+    }
+
+    /// Read until `rbuf` starts with a complete request head. `Err(None)`:
+    /// the client went away or idled out between requests (close quietly);
+    /// `Err(Some(status))`: answer with `status` and close.
+    async fn read_head(&mut self) -> Result<(), Option<u16>> {
+        let settings = self.shard.settings.clone();
+        loop {
+            if !self.rbuf.is_empty() {
+                match self.req.parse(&self.rbuf, &settings.limits) {
+                    Ok(ParseStatus::Complete) => return Ok(()),
+                    Ok(ParseStatus::Partial) => {}
+                    Err(e) => return Err(Some(e.status())),
+                }
+            }
+            let idle = self.rbuf.is_empty();
+            if idle && self.shard.draining.get() {
+                return Err(None);
+            }
+            let token = idle.then(|| self.shard.idle_enter(self.client.as_raw_fd()));
+            let wait = if idle {
+                settings.client_idle_timeout
+            } else {
+                settings.client_header_timeout
+            };
+            let buf = std::mem::take(&mut self.rbuf);
+            let read =
+                monoio::time::timeout(wait, read_into(&mut self.client, buf, settings.buffer_size))
+                    .await;
+            if let Some(t) = token {
+                self.shard.idle_leave(t);
+            }
+            match read {
+                Err(_) if idle => return Err(None),
+                Err(_) => return Err(Some(408)),
+                Ok((Ok(0), _)) if idle => return Err(None),
+                // End of input in the middle of a head.
+                Ok((Ok(0), _)) => return Err(Some(400)),
+                Ok((Ok(_), buf)) => self.rbuf = buf,
+                Ok((Err(_), _)) => return Err(None),
+            }
+        }
+    }
+
+    async fn handle(&mut self) -> Next {
+        let cur = self.shard.current();
+        let Some(li) = cur.listener_index(self.bind) else {
+            // The listener was removed while this connection was open.
+            return self.local_response(None, 404, true).await;
+        };
+        let decision = self.decide(&cur, li);
+        match decision {
+            Decision::Local { route, status } => {
+                if status == 503 {
+                    self.shard
+                        .metrics
+                        .upstream_error("", UpstreamError::NoEndpoint);
+                }
+                let next = self.local_response(Some(li), status, false).await;
+                self.shard.metrics.request(li, route, status);
+                next
+            }
+            Decision::Forward { route, cluster } => self.forward(&cur, li, route, cluster).await,
+        }
+    }
+
+    fn decide<'t>(&self, cur: &'t Current, li: usize) -> Decision<'t> {
+        let table = &cur.installed.table;
+        let listener = &table.listeners()[li];
+        let headers = HeadView {
+            head: &self.req,
+            buf: &self.rbuf,
+        };
+        let req = Request {
+            method: self.req.method_bytes(&self.rbuf),
+            host: self.req.host(&self.rbuf).unwrap_or_default(),
+            target: self.req.path(&self.rbuf),
+            headers: &headers,
+        };
+        let Some(route) = listener.route(&req) else {
+            return Decision::Local {
+                route: None,
+                status: 404,
+            };
+        };
+        let ri = Some(route.index());
+        match route.action() {
+            RouteAction::Direct { status } => Decision::Local { route: ri, status },
+            RouteAction::Forward(backends) => match backends.pick(self.shard.random()) {
+                BackendTarget::Invalid { status } => Decision::Local {
+                    route: ri,
+                    status: *status,
+                },
+                BackendTarget::Cluster(ci) => {
+                    let ci = *ci as usize;
+                    if table.clusters()[ci].endpoints.is_empty() {
+                        Decision::Local {
+                            route: ri,
+                            status: 503,
+                        }
+                    } else {
+                        Decision::Forward { route, cluster: ci }
+                    }
+                }
+            },
+        }
+    }
+
+    /// Answer the current request (or a broken head, `li == None`) locally.
+    /// The connection stays open only if the head was valid, it had no body
+    /// (an unread body would desynchronise the stream), the client allows
+    /// keep-alive and the shard is not draining.
+    async fn local_response(&mut self, li: Option<usize>, status: u16, force_close: bool) -> Next {
+        let close = force_close
+            || li.is_none()
+            || !self.req.keep_alive()
+            || self.req.body() != BodyKind::None
+            || self.shard.draining.get();
+        self.out.clear();
+        write_error_response(&mut self.out, status, close);
+        self.shard.metrics.local_response(status);
+        let out = std::mem::take(&mut self.out);
+        let (res, out) = self.client.write_all(out).await;
+        self.out = out;
+        if res.is_err() || close {
+            return Next::Close;
+        }
+        let consumed = self.req.head_len();
+        self.rbuf.drain(..consumed);
+        Next::KeepAlive
+    }
+
+    /// Forward the current request to an endpoint of `ci` and relay the
+    /// response.
+    async fn forward(&mut self, cur: &Current, li: usize, route: &RouteEntry, ci: usize) -> Next {
+        let settings = self.shard.settings.clone();
+        let cluster = &cur.installed.table.clusters()[ci];
+        let rr = &cur.rr[ci];
+        let pick = rr.get();
+        rr.set(pick.wrapping_add(1));
+        let endpoint = cluster.endpoints[pick % cluster.endpoints.len()].addr;
+        let ri = Some(route.index());
+        let timeouts = route.timeouts();
+        let deadline = Instant::now()
+            + timeouts
+                .backend_request_ms
+                .or(timeouts.request_ms)
+                .map(ms)
+                .unwrap_or(settings.response_timeout);
+
+        // The upstream head, followed by whatever body bytes already arrived.
+        let req_mods = header_mods(route, true);
+        let mut opts = UpstreamRequest::new(self.peer.ip(), Scheme::Http);
+        opts.mods = &req_mods;
+        self.out.clear();
+        if let Err(e) = write_upstream_request(&self.req, &self.rbuf, &opts, &mut self.out) {
+            tracing::warn!(route = route.name(), error = %e, "request header modifier rejected");
+            let next = self.local_response(Some(li), 500, true).await;
+            self.shard.metrics.request(li, ri, 500);
+            return next;
+        }
+        let head_len = self.req.head_len();
+        let method = self.req.method();
+        let mut client_opts = ClientResponse::for_request(&self.req);
+        let expect_continue = self.req.expect_continue();
+        let mut body = ReqBody::new(self.req.body());
+        let Ok(initial) = body.take(&self.rbuf[head_len..]) else {
+            let next = self.local_response(Some(li), 400, true).await;
+            self.shard.metrics.request(li, ri, 400);
+            return next;
+        };
+        self.out
+            .extend_from_slice(&self.rbuf[head_len..head_len + initial]);
+        self.rbuf.drain(..head_len + initial);
+
+        // An upstream connection: pooled if a live one exists, else new.
+        let attempt = upstream::send_head(
+            &self.shard,
+            cluster,
+            endpoint,
+            std::mem::take(&mut self.out),
+            deadline,
+        )
+        .await;
+        let mut up = match attempt {
+            Attempt::Sent { stream, buf } => {
+                self.out = buf;
+                stream
+            }
+            Attempt::Failed { failure, buf } => {
+                self.out = buf;
+                let body_unread = !body.is_done();
+                return self
+                    .upstream_failed(li, ri, &cluster.name, failure, body_unread)
+                    .await;
+            }
+        };
+
+        // The rest of the request body, streamed.
+        let mut sent_continue = false;
+        if !body.is_done() && expect_continue {
+            self.out.clear();
+            write_continue(&mut self.out);
+            let (res, out) = self.client.write_all(std::mem::take(&mut self.out)).await;
+            self.out = out;
+            if res.is_err() {
+                return Next::Close;
+            }
+            sent_continue = true;
+        }
+        while !body.is_done() {
+            let buf = std::mem::take(&mut self.rbuf);
+            let read = monoio::time::timeout(
+                settings.client_body_timeout,
+                read_into(&mut self.client, buf, settings.buffer_size),
+            )
+            .await;
+            let buf = match read {
+                Ok((Ok(n), buf)) if n > 0 => buf,
+                // Client gone or stalled mid-body: nothing sane to answer.
+                _ => return Next::Close,
+            };
+            let Ok(n) = body.take(&buf) else {
+                self.rbuf = buf;
+                let next = self.local_response(Some(li), 400, true).await;
+                self.shard.metrics.request(li, ri, 400);
+                return next;
+            };
+            let (res, mut buf) = write_slice(&mut up, buf, 0..n).await;
+            if res.is_err() {
+                self.rbuf = Vec::new();
+                self.shard
+                    .metrics
+                    .upstream_error(&cluster.name, UpstreamError::Reset);
+                let next = self.local_response(Some(li), 502, true).await;
+                self.shard.metrics.request(li, ri, 502);
+                return next;
+            }
+            buf.drain(..n);
+            self.rbuf = buf;
+        }
+
+        // The response head, skipping interim responses.
+        self.ubuf.clear();
+        loop {
+            if !self.ubuf.is_empty() {
+                match self.resp.parse(&self.ubuf, method, &settings.limits) {
+                    Ok(ParseStatus::Complete) if self.resp.is_interim() => {
+                        let hl = self.resp.head_len();
+                        if !(sent_continue && self.resp.status() == 100) {
+                            self.out.clear();
+                            let _ = write_client_response(
+                                &self.resp,
+                                &self.ubuf,
+                                &client_opts,
+                                &mut self.out,
+                            );
+                            let (res, out) =
+                                self.client.write_all(std::mem::take(&mut self.out)).await;
+                            self.out = out;
+                            if res.is_err() {
+                                return Next::Close;
+                            }
+                        }
+                        self.ubuf.drain(..hl);
+                        continue;
+                    }
+                    Ok(ParseStatus::Complete) => break,
+                    Ok(ParseStatus::Partial) => {}
+                    Err(_) => {
+                        return self
+                            .upstream_failed(
+                                li,
+                                ri,
+                                &cluster.name,
+                                UpstreamFailure::Protocol,
+                                false,
+                            )
+                            .await;
+                    }
+                }
+            }
+            let buf = std::mem::take(&mut self.ubuf);
+            let read = monoio::time::timeout_at(
+                deadline.into(),
+                read_into(&mut up, buf, settings.buffer_size),
+            )
+            .await;
+            match read {
+                Err(_) => {
+                    return self
+                        .upstream_failed(li, ri, &cluster.name, UpstreamFailure::Timeout, false)
+                        .await;
+                }
+                Ok((Ok(n), buf)) if n > 0 => self.ubuf = buf,
+                Ok((_, _)) => {
+                    return self
+                        .upstream_failed(li, ri, &cluster.name, UpstreamFailure::Reset, false)
+                        .await;
+                }
+            }
+        }
+
+        // Relay the response.
+        let status = self.resp.status();
+        let resp_mods = header_mods(route, false);
+        client_opts.mods = &resp_mods;
+        client_opts.close |= self.shard.draining.get();
+        self.out.clear();
+        let plan = match write_client_response(&self.resp, &self.ubuf, &client_opts, &mut self.out)
+        {
+            Ok(plan) => plan,
+            Err(e) => {
+                tracing::warn!(route = route.name(), error = %e, "response header modifier rejected");
+                let next = self.local_response(Some(li), 500, true).await;
+                self.shard.metrics.request(li, ri, 500);
+                return next;
+            }
+        };
+        let mut rbody = match plan.body {
+            ClientBody::None => RespBody::Done,
+            ClientBody::Length(n) => RespBody::Length(LengthBody::new(n)),
+            ClientBody::Chunked => RespBody::Chunked(ChunkedDecoder::new()),
+            ClientBody::Dechunk => RespBody::Dechunk(ChunkedDecoder::new()),
+            ClientBody::UntilClose => RespBody::UntilClose,
+        };
+        if let RespBody::Length(l) = &rbody
+            && l.is_done()
+        {
+            rbody = RespBody::Done;
+        }
+        let hl = self.resp.head_len();
+        let Ok(used) = rbody.copy(&self.ubuf[hl..], &mut self.out) else {
+            // Broken upstream framing before anything reached the client.
+            return self
+                .upstream_failed(li, ri, &cluster.name, UpstreamFailure::Protocol, false)
+                .await;
+        };
+        let mut leftover = self.ubuf.len() - hl - used;
+        let (res, out) = self.client.write_all(std::mem::take(&mut self.out)).await;
+        self.out = out;
+        if res.is_err() {
+            self.shard.metrics.request(li, ri, status);
+            return Next::Close;
+        }
+        let mut upstream_eof = false;
+        while !matches!(rbody, RespBody::Done) {
+            self.ubuf.clear();
+            let buf = std::mem::take(&mut self.ubuf);
+            let read = monoio::time::timeout(
+                settings.upstream_body_timeout,
+                read_into(&mut up, buf, settings.buffer_size),
+            )
+            .await;
+            let buf = match read {
+                Ok((Ok(n), buf)) if n > 0 => buf,
+                Ok((Ok(_), buf)) if matches!(rbody, RespBody::UntilClose) => {
+                    self.ubuf = buf;
+                    upstream_eof = true;
+                    break;
+                }
+                _ => {
+                    // Truncated body: the client can only learn by a close.
+                    self.shard
+                        .metrics
+                        .upstream_error(&cluster.name, UpstreamError::Reset);
+                    self.shard.metrics.request(li, ri, status);
+                    return Next::Close;
+                }
+            };
+            self.out.clear();
+            let used = if matches!(rbody, RespBody::Length(_) | RespBody::UntilClose) {
+                // Plain bytes: write straight from the read buffer.
+                let used = match &mut rbody {
+                    RespBody::Length(l) => l.take(buf.len()),
+                    _ => buf.len(),
+                };
+                if let RespBody::Length(l) = &rbody
+                    && l.is_done()
+                {
+                    rbody = RespBody::Done;
+                }
+                let (res, buf) = write_slice(&mut self.client, buf, 0..used).await;
+                self.ubuf = buf;
+                if res.is_err() {
+                    self.shard.metrics.request(li, ri, status);
+                    return Next::Close;
+                }
+                used
+            } else {
+                let Ok(used) = rbody.copy(&buf, &mut self.out) else {
+                    self.shard
+                        .metrics
+                        .upstream_error(&cluster.name, UpstreamError::Protocol);
+                    self.shard.metrics.request(li, ri, status);
+                    return Next::Close;
+                };
+                self.ubuf = buf;
+                let (res, out) = self.client.write_all(std::mem::take(&mut self.out)).await;
+                self.out = out;
+                if res.is_err() {
+                    self.shard.metrics.request(li, ri, status);
+                    return Next::Close;
+                }
+                used
+            };
+            leftover = self.ubuf.len() - used;
+        }
+        self.shard.metrics.request(li, ri, status);
+        let reusable = self.resp.keep_alive()
+            && !upstream_eof
+            && leftover == 0
+            && !matches!(plan.body, ClientBody::UntilClose)
+            && !self.shard.draining.get();
+        if reusable {
+            self.shard
+                .pool
+                .put(endpoint, up, cluster.max_idle_per_endpoint as usize);
+        }
+        if plan.close {
+            Next::Close
+        } else {
+            Next::KeepAlive
+        }
+    }
+
+    /// Answer a failed upstream exchange: 504 for a timeout, 502 otherwise.
+    async fn upstream_failed(
+        &mut self,
+        li: usize,
+        ri: Option<usize>,
+        cluster: &str,
+        failure: UpstreamFailure,
+        body_unread: bool,
+    ) -> Next {
+        let (status, kind) = match failure {
+            UpstreamFailure::Connect => (502, UpstreamError::Connect),
+            UpstreamFailure::ConnectTimeout => (502, UpstreamError::ConnectTimeout),
+            UpstreamFailure::Timeout => (504, UpstreamError::ResponseTimeout),
+            UpstreamFailure::Reset => (502, UpstreamError::Reset),
+            UpstreamFailure::Protocol => (502, UpstreamError::Protocol),
+        };
+        self.shard.metrics.upstream_error(cluster, kind);
+        // The request head was consumed already; an unread body was
+        // streamed or the connection closes.
+        let close = body_unread || !self.req.keep_alive() || self.shard.draining.get();
+        self.out.clear();
+        write_error_response(&mut self.out, status, close);
+        self.shard.metrics.local_response(status);
+        self.shard.metrics.request(li, ri, status);
+        let (res, out) = self.client.write_all(std::mem::take(&mut self.out)).await;
+        self.out = out;
+        if res.is_err() || close {
+            Next::Close
+        } else {
+            Next::KeepAlive
+        }
+    }
+}
