@@ -398,3 +398,91 @@ fn connection_can_strip_forwarding_headers() {
     assert!(s.contains("\r\nX-Forwarded-For: 192.0.2.7\r\n"), "{s}");
     assert!(!s.contains("6.6.6.6"));
 }
+
+/// Deterministic mutation testing (a stable-toolchain companion of the fuzz
+/// target): mutate valid requests byte by byte; whatever the parser
+/// accepts must produce a clean upstream head with at most one framing
+/// header, and the chunked validator must agree with itself byte-wise.
+#[test]
+fn mutated_requests_never_yield_unclean_upstream_heads() {
+    let seeds: &[&[u8]] = &[
+        b"GET /app/?q=1 HTTP/1.1\r\nHost: h1.test\r\nConnection: x-a, close\r\nX-A: 1\r\n\r\n",
+        b"POST /p HTTP/1.1\r\nHost: a:80\r\nContent-Length: 5\r\nX-Forwarded-For: 1.1.1.1\r\n\r\nhello",
+        b"PUT http://b.test/x HTTP/1.1\r\nHost: c\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: v\r\n\r\n",
+        b"GET / HTTP/1.0\r\nConnection: keep-alive\r\nForwarded: for=x\r\n\r\n",
+    ];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let interesting = b"\r\n \t:,;\0\x85\x7f0aZ-_/?#*\"";
+    let limits = Limits::default();
+    let opts = UpstreamRequest::new(v4(), Scheme::Http);
+    let mut head = RequestHead::new();
+    let mut out = Vec::new();
+    let mut accepted = 0;
+    for i in 0..20_000 {
+        let mut data = seeds[i % seeds.len()].to_vec();
+        for _ in 0..1 + next() % 3 {
+            let pos = (next() as usize) % data.len();
+            match next() % 3 {
+                0 => data[pos] = interesting[(next() as usize) % interesting.len()],
+                1 => data.insert(pos, interesting[(next() as usize) % interesting.len()]),
+                _ => {
+                    data.remove(pos);
+                }
+            }
+        }
+        if head.parse(&data, &limits) != Ok(ParseStatus::Complete) {
+            continue;
+        }
+        accepted += 1;
+        out.clear();
+        write_upstream_request(&head, &data, &opts, &mut out).expect("no modifiers");
+        for (j, &b) in out.iter().enumerate() {
+            assert_ne!(b, 0);
+            if b == b'\n' {
+                assert_eq!(out[j - 1], b'\r', "{}", String::from_utf8_lossy(&data));
+            }
+            if b == b'\r' {
+                assert_eq!(
+                    out.get(j + 1),
+                    Some(&b'\n'),
+                    "{}",
+                    String::from_utf8_lossy(&data)
+                );
+            }
+        }
+        let lower = out.to_ascii_lowercase();
+        let count = |n: &[u8]| lower.windows(n.len()).filter(|w| *w == n).count();
+        assert!(
+            count(b"\r\ncontent-length:") + count(b"\r\ntransfer-encoding:") <= 1,
+            "{}",
+            String::from_utf8_lossy(&data)
+        );
+        if head.body() == BodyKind::Chunked {
+            let body = &data[head.head_len()..];
+            if let Ok(p) = crate::ChunkedDecoder::new().feed(body) {
+                let mut d = crate::ChunkedDecoder::new();
+                let mut consumed = 0;
+                for b in body {
+                    if d.is_done() {
+                        break;
+                    }
+                    consumed += d
+                        .feed(std::slice::from_ref(b))
+                        .expect("byte-wise agrees")
+                        .consumed;
+                }
+                assert_eq!((consumed, d.is_done()), (p.consumed, p.done));
+            }
+        }
+    }
+    assert!(
+        accepted > 1000,
+        "mutations should often stay valid: {accepted}"
+    );
+}
