@@ -15,6 +15,7 @@ use shardgate_http1::{
 
 use crate::Ctx;
 use crate::reply::{self, Action, Body, Reply};
+use crate::ws;
 
 const READ_SIZE: usize = 64 * 1024;
 const PATTERN_BLOCK: usize = 64 * 1024;
@@ -160,6 +161,15 @@ async fn handle(conn: &mut Conn, peer: SocketAddr, ctx: &Ctx) -> io::Result<()> 
             }
         };
         match action {
+            Action::WebSocket { accept } => {
+                conn.out.extend_from_slice(
+                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
+                );
+                conn.out.extend_from_slice(accept.as_bytes());
+                conn.out.extend_from_slice(b"\r\n\r\n");
+                conn.flush_out().await?;
+                return echo_frames(conn).await;
+            }
             Action::Abort { delay } => {
                 if let Some(d) = delay {
                     monoio::time::sleep(d).await;
@@ -285,4 +295,38 @@ async fn stream_chunked(conn: &mut Conn, n: u64) -> io::Result<()> {
     conn.out.extend_from_slice(b"0\r\n\r\n");
     conn.flush_out().await?;
     Ok(())
+}
+
+/// After a 101: echo WebSocket frames until the client closes.
+async fn echo_frames(conn: &mut Conn) -> io::Result<()> {
+    loop {
+        loop {
+            let parsed = match ws::parse_frame(&conn.pending) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::debug!(error = ?e, "echo: websocket protocol error");
+                    // 1002 protocol error.
+                    ws::write_frame(&mut conn.out, true, 0x8, &1002u16.to_be_bytes());
+                    return conn.flush_out().await;
+                }
+            };
+            let Some((frame, used)) = parsed else { break };
+            conn.pending.drain(..used);
+            match frame.opcode {
+                0x8 => {
+                    ws::write_frame(&mut conn.out, true, 0x8, &frame.payload);
+                    return conn.flush_out().await;
+                }
+                0x9 => ws::write_frame(&mut conn.out, true, 0xA, &frame.payload),
+                0xA => {}
+                op => ws::write_frame(&mut conn.out, frame.fin, op, &frame.payload),
+            }
+        }
+        if !conn.out.is_empty() {
+            conn.flush_out().await?;
+        }
+        if conn.fill().await? == 0 {
+            return Ok(());
+        }
+    }
 }

@@ -24,6 +24,9 @@
 //!   without `unsafe` we cannot set SO_LINGER on a monoio socket, and a
 //!   close before any response byte is the same connection error for the
 //!   proxy's retry logic); later attempts echo.
+//! - `/ws`: WebSocket echo (RFC 6455 handshake; text, binary and
+//!   continuation frames echoed with their opcode, ping → pong, close →
+//!   close); a non-WebSocket request to `/ws` gets 400.
 //!
 //! Test hooks for proxy tests (not used by the conformance suite):
 //! - `/bytes/N`: `N` bytes of `application/octet-stream` with
@@ -44,6 +47,7 @@
 mod conn;
 mod duration;
 mod reply;
+mod ws;
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -19,6 +19,10 @@ pub(crate) enum Action {
     Abort {
         delay: Option<Duration>,
     },
+    /// Answer 101 with this `Sec-WebSocket-Accept`, then echo frames.
+    WebSocket {
+        accept: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,6 +237,12 @@ pub(crate) fn decide(head: &RequestHead, buf: &[u8], ctx: &Ctx, peer: SocketAddr
             delay: None,
         });
     }
+    if path == "/ws" {
+        return match crate::ws::handshake(head, buf) {
+            Some(accept) => Action::WebSocket { accept },
+            None => Action::Respond(text(400, "Bad Request")),
+        };
+    }
     if path.starts_with("/retry/") {
         return retry(head, buf, ctx, peer, &query);
     }
@@ -390,6 +400,7 @@ mod tests {
         let status = |raw: &[u8]| match decide(&head(raw), raw, &c, peer()) {
             Action::Respond(r) => r.status,
             Action::Abort { .. } => 0,
+            Action::WebSocket { .. } => 101,
         };
         assert_eq!(status(b"GET /health HTTP/1.1\r\nHost: a\r\n\r\n"), 200);
         assert_eq!(status(b"GET /status/418 HTTP/1.1\r\nHost: a\r\n\r\n"), 418);
@@ -400,6 +411,11 @@ mod tests {
             500
         );
         assert_eq!(status(b"GET //app HTTP/1.1\r\nHost: a\r\n\r\n"), 200);
+        assert_eq!(status(b"GET /ws HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+        assert_eq!(
+            status(b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"),
+            101
+        );
         let raw = b"GET /bytes/123 HTTP/1.1\r\nHost: a\r\n\r\n";
         match decide(&head(raw), raw, &c, peer()) {
             Action::Respond(r) => assert_eq!(r.body, Body::Pattern(123)),

@@ -369,3 +369,47 @@ fn retry_without_code_closes_without_response() {
     c.send(b"GET /retry/x?uuid=t1&succeedAfter=1 HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(c.response(Method::Get).status, 200);
 }
+
+fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x11u8, 0x22, 0x33, 0x44];
+    let mut v = vec![
+        0x80 | opcode,
+        0x80 | u8::try_from(payload.len()).expect("small"),
+    ];
+    v.extend_from_slice(&mask);
+    v.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    v
+}
+
+#[test]
+fn websocket_echo() {
+    let server = Server::start();
+    let mut c = server.client();
+    c.send(b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: ws://gateway/t\r\n\r\n");
+    let r = c.response(Method::Get);
+    assert_eq!(r.status, 101);
+    assert_eq!(
+        r.header("sec-websocket-accept"),
+        Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    );
+    let mut frames = masked_frame(1, b"Websocket Support!");
+    frames.extend(masked_frame(2, &[1, 2, 3, 4, 5, 6, 7]));
+    frames.extend(masked_frame(9, b"p"));
+    c.send(&frames);
+    let mut want = vec![0x81, 18];
+    want.extend_from_slice(b"Websocket Support!");
+    want.extend_from_slice(&[0x82, 7, 1, 2, 3, 4, 5, 6, 7]);
+    want.extend_from_slice(&[0x8A, 1, b'p']);
+    while c.buf.len() < want.len() {
+        assert!(c.fill(), "closed during websocket echo");
+    }
+    assert_eq!(c.buf, want);
+    c.buf.clear();
+    c.send(&masked_frame(8, &1000u16.to_be_bytes()));
+    while c.buf.len() < 4 {
+        assert!(c.fill(), "no close frame");
+    }
+    assert_eq!(c.buf, [0x88, 2, 0x03, 0xE8]);
+    c.buf.clear();
+    assert!(c.is_closed());
+}
