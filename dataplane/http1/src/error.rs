@@ -157,4 +157,8 @@ pub enum WriteError {
     InvalidPathOverride,
     #[error("host override is not a valid authority")]
     InvalidHostOverride,
+    #[error(
+        "upstream answered 101 Switching Protocols to a request whose upgrade was not forwarded"
+    )]
+    UnexpectedSwitchingProtocols,
 }

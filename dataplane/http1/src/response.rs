@@ -380,6 +380,46 @@ mod tests {
         }
     }
 
+    /// Growing the buffer in random steps gives the same result as a
+    /// one-shot parse.
+    #[test]
+    fn random_fragmentation_gives_identical_results() {
+        let inputs: &[&[u8]] = &[
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\n\r\nhello",
+            b"HTTP/1.1 204 No Content\r\nDate: x\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\nContent-Length: 0\n\n",
+        ];
+        let limits = Limits::default();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for input in inputs {
+            let mut one = ResponseHead::new();
+            let whole = one.parse(input, Method::Get, &limits);
+            for _ in 0..100 {
+                let mut h = ResponseHead::new();
+                let mut end = 0;
+                let result = loop {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    end = (end + 1 + (seed % 6) as usize).min(input.len());
+                    match h.parse(&input[..end], Method::Get, &limits) {
+                        Ok(ParseStatus::Partial) if end < input.len() => continue,
+                        other => break other,
+                    }
+                };
+                assert_eq!(result, whole);
+                if whole == Ok(ParseStatus::Complete) {
+                    assert_eq!(h.head_len(), one.head_len());
+                    assert_eq!(h.body(), one.body());
+                    assert_eq!(h.keep_alive(), one.keep_alive());
+                    assert_eq!(h.headers(), one.headers());
+                }
+            }
+        }
+    }
+
     #[test]
     fn partial_and_limits() {
         let mut h = ResponseHead::new();

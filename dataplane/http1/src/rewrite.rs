@@ -245,6 +245,8 @@ impl<'b> Nominated<'b> {
 }
 
 fn write_ip(out: &mut impl OutBuf, ip: IpAddr) {
+    // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d.
+    let ip = ip.to_canonical();
     if let IpAddr::V4(v4) = ip {
         for (i, o) in v4.octets().into_iter().enumerate() {
             if i > 0 {
@@ -358,7 +360,7 @@ pub fn write_upstream_request(
                     }
                 }
             }
-            match opts.client_ip {
+            match opts.client_ip.to_canonical() {
                 IpAddr::V4(_) => {
                     out.put(b"for=");
                     write_ip(out, opts.client_ip);
@@ -460,7 +462,9 @@ pub struct ResponsePlan {
 /// Write the response head for the client (status line, fields, CRLF) for
 /// an upstream `head` parsed from `buf`. Drops hop-by-hop fields, applies
 /// modifiers, regenerates framing consistently with the returned plan and
-/// writes `Connection: close` when the proxy will close.
+/// writes `Connection: close` when the proxy will close. A 101 is only
+/// accepted when `opts.upgrade` is set (the proxy forwarded the upgrade);
+/// otherwise it is [`WriteError::UnexpectedSwitchingProtocols`] (answer 502).
 pub fn write_client_response(
     head: &ResponseHead,
     buf: &[u8],
@@ -469,6 +473,9 @@ pub fn write_client_response(
 ) -> Result<ResponsePlan, WriteError> {
     validate_mods(opts.mods)?;
     let status = head.status();
+    if status == 101 && !opts.upgrade {
+        return Err(WriteError::UnexpectedSwitchingProtocols);
+    }
     let reason = head.reason(buf);
     let reason = if reason.is_empty() {
         reason_phrase(status).as_bytes()

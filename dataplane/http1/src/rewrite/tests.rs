@@ -486,3 +486,28 @@ fn mutated_requests_never_yield_unclean_upstream_heads() {
         "mutations should often stay valid: {accepted}"
     );
 }
+
+#[test]
+fn unexpected_101_is_an_error() {
+    let raw = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+    let h = resp(raw, Method::Get);
+    let mut out = Vec::new();
+    assert_eq!(
+        write_client_response(&h, raw, &opts11(), &mut out),
+        Err(WriteError::UnexpectedSwitchingProtocols)
+    );
+}
+
+#[test]
+fn ipv4_mapped_clients_are_written_as_ipv4() {
+    let mapped = IpAddr::V6(Ipv4Addr::new(203, 0, 113, 9).to_ipv6_mapped());
+    let s = upstream(
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        &UpstreamRequest::new(mapped, Scheme::Http),
+    );
+    assert!(s.contains("X-Forwarded-For: 203.0.113.9\r\n"), "{s}");
+    assert!(
+        s.contains("Forwarded: for=203.0.113.9;proto=http\r\n"),
+        "{s}"
+    );
+}
