@@ -1,4 +1,27 @@
 //! Request head parsing (RFC 9112 §2–§6, RFC 9110 §5, §7.2, §7.6).
+//!
+//! Policy, where the RFCs leave a choice (every rejection closes):
+//!
+//! | input | decision |
+//! | --- | --- |
+//! | empty lines before the request-line | skipped if CRLF (counted in `head_len`) |
+//! | bare LF or bare CR anywhere in the head | 400 |
+//! | obs-fold, whitespace before `:`, empty or non-token field name | 400 |
+//! | NUL, other controls or DEL in a value | 400; obs-text is kept byte for byte |
+//! | `_` in a field name | accepted and forwarded verbatim (never mapped to `-`) |
+//! | method not a token / longer than `max_method_len` | 400 / 501 |
+//! | CONNECT (any form) | 501, no tunnel |
+//! | origin-form with `#`, non-ASCII or controls | 400 |
+//! | absolute-form `http(s)://authority[/path]` | accepted; the authority is the effective host and replaces Host upstream; userinfo, `?` right after the authority, other schemes → 400 |
+//! | `*` with a method other than OPTIONS; authority-form without CONNECT | 400 |
+//! | `HTTP/d.d` other than 1.0/1.1 | 505; anything else as version → 400 |
+//! | HTTP/1.1 without Host, two Host lines (any version), invalid Host | 400 (Host = DNS-style name `[A-Za-z0-9-._~]+` or `[IPv6]`, optional port ≤ 65535, not empty) |
+//! | Content-Length | `1*DIGIT` fitting u64; identical repeats (lines or list elements) folded; different values, sign, hex, empty → 400; leading zeros read as decimal and re-emitted canonically |
+//! | Transfer-Encoding in HTTP/1.0, or together with Content-Length | 400 |
+//! | chunked not final or applied twice | 400; any other coding (gzip, identity, `chunked;x`) → 501; empty → 400 |
+//! | request-line > `max_request_line` | 414 (also while still incomplete) |
+//! | head > `max_head_bytes`, more than `max_headers` fields | 431 |
+//! | `Expect: 100-continue` | flagged on HTTP/1.1 only; other expectations ignored |
 
 use std::mem::MaybeUninit;
 
