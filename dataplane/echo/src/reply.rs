@@ -198,10 +198,7 @@ fn echo(
     peer: SocketAddr,
     delay: Option<Duration>,
 ) -> Reply {
-    println!(
-        "Echoing back request made to {} to client ({peer})",
-        lossy(head.target(buf))
-    );
+    ctx.log_echo(&lossy(head.target(buf)), peer);
     let mut headers = echo_set_headers(head, buf);
     headers.push(("Content-Type".into(), "application/json".into()));
     headers.push(("X-Content-Type-Options".into(), "nosniff".into()));
@@ -337,6 +334,7 @@ mod tests {
             service: "infra-backend-v1".into(),
             http_port: "3000".into(),
             retries: RefCell::new(HashMap::new()),
+            log: RefCell::new(Vec::new()),
         }
     }
 
@@ -348,6 +346,17 @@ mod tests {
 
     fn peer() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 5555))
+    }
+
+    #[test]
+    fn echo_is_logged_for_mirror_checks() {
+        let c = ctx();
+        let raw = b"GET /mirror?id=7 HTTP/1.1\r\nHost: a\r\n\r\n";
+        let _ = decide(&head(raw), raw, &c, peer());
+        assert_eq!(
+            String::from_utf8(c.log.borrow().clone()).expect("utf8"),
+            "Echoing back request made to /mirror?id=7 to client (127.0.0.1:5555)\n"
+        );
     }
 
     #[test]
