@@ -3,10 +3,11 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use shardgate_ir::{
-    Action, BackendTarget, Cluster, HostMatch, Listener, PathMatch, Protocol, Route, RouteMatch,
-    Snapshot, Timeouts, VirtualHost, WeightedBackend,
+    Action, BackendTarget, Cluster, HeaderMatch, HostMatch, Listener, PathMatch, Protocol,
+    QueryParamMatch, Route, RouteMatch, Snapshot, StringMatch, Timeouts, VirtualHost,
+    WeightedBackend,
 };
-use shardgate_router::{Request, Table};
+use shardgate_router::{Request, RouteAction, Table};
 use std::hint::black_box;
 
 fn route(name: String, path: PathMatch) -> Route {
@@ -133,6 +134,90 @@ fn lookup(c: &mut Criterion) {
     });
 }
 
+/// 10,000 routes that all share the path prefix `/api` and differ by a
+/// header (every other one a regex) and a query parameter: the path index
+/// cannot narrow them, so this is the worst case of the indexed lookup.
+fn conditions(c: &mut Criterion) {
+    let n = 10_000;
+    let routes = (0..n)
+        .map(|i| {
+            let mut r = route(format!("cond-{i}"), PathMatch::Prefix("/api".into()));
+            let value = if i % 2 == 0 {
+                StringMatch::Exact(format!("tenant-{i}"))
+            } else {
+                StringMatch::Regex(format!("tenant-{i}(-[a-z]+)?"))
+            };
+            r.matches[0].headers.push(HeaderMatch {
+                name: "x-tenant".into(),
+                value,
+            });
+            r.matches[0].query_params.push(QueryParamMatch {
+                name: "v".into(),
+                value: StringMatch::Exact("2".into()),
+            });
+            r
+        })
+        .collect();
+    let table = Table::compile(&snapshot(vec![VirtualHost {
+        name: "big".into(),
+        hostnames: vec![],
+        routes,
+    }]))
+    .expect("bench snapshot compiles");
+    let headers: &Headers = &[
+        (b"user-agent", b"bench/1.0"),
+        (b"x-tenant", b"tenant-9999-eu"),
+    ];
+    let req = Request {
+        method: b"GET",
+        host: b"api.example.com",
+        target: b"/api/items?v=2",
+        headers,
+    };
+    let l = &table.listeners()[0];
+    assert_eq!(l.route(&req).map(|e| e.name()), Some("cond-9999"));
+    c.bench_function("lookup_last_of_10000_header_query_routes", |b| {
+        b.iter(|| l.route(black_box(&req)).map(|e| e.index()))
+    });
+}
+
+fn pick(c: &mut Criterion) {
+    let mut r = route("weighted".into(), PathMatch::Prefix("/".into()));
+    r.action = Action::Forward(
+        (0..8)
+            .map(|i| WeightedBackend {
+                weight: i * 10,
+                target: BackendTarget::Cluster(0),
+            })
+            .collect(),
+    );
+    let table = Table::compile(&snapshot(vec![VirtualHost {
+        name: "vh".into(),
+        hostnames: vec![],
+        routes: vec![r],
+    }]))
+    .expect("bench snapshot compiles");
+    let req = Request {
+        method: b"GET",
+        host: b"h",
+        target: b"/",
+        headers: HEADERS,
+    };
+    let Some(RouteAction::Forward(backends)) = table.listeners()[0].route(&req).map(|e| e.action())
+    else {
+        panic!("the bench route forwards");
+    };
+    let mut x = 0x9E37_79B9u32;
+    c.bench_function("pick_among_8_backends", |b| {
+        b.iter(|| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            backends.pick(black_box(x))
+        })
+    });
+}
+
 fn compile(c: &mut Criterion) {
     let s = one_vhost(10_000);
     let mut g = c.benchmark_group("compile");
@@ -143,5 +228,5 @@ fn compile(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, lookup, compile);
+criterion_group!(benches, lookup, conditions, pick, compile);
 criterion_main!(benches);

@@ -28,6 +28,7 @@
 //! - **Method**: exact and case-sensitive.
 #![forbid(unsafe_code)]
 
+mod anchored;
 mod backends;
 mod error;
 mod hash;

@@ -1,9 +1,9 @@
 //! One compiled `RouteMatch`: path, method, headers and query parameters,
 //! all of which must hold.
 
-use crate::error::{CompileError, RegexError};
+use crate::anchored::AnchoredRegex;
+use crate::error::CompileError;
 use crate::request::{HeaderMap, first_query_value};
-use regex::bytes::{Regex, RegexBuilder};
 use shardgate_ir::{PathMatch, RouteMatch, StringMatch};
 
 /// Where a condition comes from, for error messages.
@@ -12,41 +12,6 @@ pub(crate) struct Site<'a> {
     pub(crate) listener: &'a str,
     pub(crate) virtual_host: &'a str,
     pub(crate) route: &'a str,
-}
-
-/// Compile `pattern` so that it must match the whole subject.
-///
-/// The pattern is wrapped as `^(?:…)$`. A pattern with unbalanced groups
-/// could escape that wrapper (`a)|(b` would become `^(?:a)|(b)$`), so it must
-/// first parse on its own.
-fn anchored(
-    pattern: &str,
-    site: Site<'_>,
-    field: impl Fn() -> String,
-) -> Result<Regex, CompileError> {
-    let fail = |source| {
-        CompileError::Regex(Box::new(RegexError {
-            listener: site.listener.to_owned(),
-            virtual_host: site.virtual_host.to_owned(),
-            route: site.route.to_owned(),
-            field: field(),
-            pattern: pattern.to_owned(),
-            source,
-        }))
-    };
-    let parses_alone = regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .build()
-        .parse(pattern)
-        .is_ok();
-    if !parses_alone {
-        // Let the regex crate word the error; should it accept the pattern
-        // after all, its groups are balanced and the wrapper below is safe.
-        Regex::new(pattern).map_err(fail)?;
-    }
-    RegexBuilder::new(&format!("^(?:{pattern})$"))
-        .build()
-        .map_err(fail)
 }
 
 /// The part of a path prefix that matching compares: trailing `/` removed
@@ -70,7 +35,7 @@ pub(crate) enum PathMatcher {
     Exact(Box<[u8]>),
     /// Normalised by [`prefix_key`].
     Prefix(Box<[u8]>),
-    Regex(Regex),
+    Regex(AnchoredRegex),
 }
 
 impl PathMatcher {
@@ -87,7 +52,7 @@ impl PathMatcher {
 #[derive(Debug)]
 pub(crate) enum ValueMatcher {
     Exact(Box<[u8]>),
-    Regex(Regex),
+    Regex(AnchoredRegex),
 }
 
 impl ValueMatcher {
@@ -98,7 +63,7 @@ impl ValueMatcher {
     ) -> Result<Self, CompileError> {
         Ok(match m {
             StringMatch::Exact(v) => ValueMatcher::Exact(v.as_bytes().into()),
-            StringMatch::Regex(p) => ValueMatcher::Regex(anchored(p, site, field)?),
+            StringMatch::Regex(p) => ValueMatcher::Regex(AnchoredRegex::compile(p, site, field)?),
         })
     }
 
@@ -134,7 +99,9 @@ impl CompiledMatch {
         let path = match &m.path {
             PathMatch::Exact(p) => PathMatcher::Exact(p.as_bytes().into()),
             PathMatch::Prefix(p) => PathMatcher::Prefix(prefix_key(p).into()),
-            PathMatch::Regex(p) => PathMatcher::Regex(anchored(p, site, || "path".to_owned())?),
+            PathMatch::Regex(p) => {
+                PathMatcher::Regex(AnchoredRegex::compile(p, site, || "path".to_owned())?)
+            }
         };
         let headers = m
             .headers
