@@ -6,6 +6,7 @@ use shardgate_ir::{
     Action, BackendTarget, Cluster, Endpoint, HostMatch, Listener, PathMatch, Protocol, Route,
     RouteMatch, Snapshot, Timeouts, VirtualHost, WeightedBackend,
 };
+use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -146,6 +147,38 @@ pub fn spawn_child_test(name: &str, env: &[(&str, String)]) -> Child {
         cmd.env(k, v);
     }
     cmd.spawn().expect("spawn child test process")
+}
+
+/// Read the child's stdout until a line containing `marker` and return the
+/// rest of that line. The harness prints `test NAME ... ` without a newline
+/// before the test body runs, so the marker may not start the line.
+pub fn read_marker(child: &mut Child, marker: &str) -> String {
+    let out = child.stdout.take().expect("child stdout is piped");
+    let mut lines = BufReader::new(out).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("child output");
+        if let Some(at) = line.find(marker) {
+            let value = line[at + marker.len()..].trim().to_owned();
+            // Keep draining: a child whose stdout is closed fails when its
+            // harness prints the result.
+            std::thread::spawn(move || lines.for_each(drop));
+            return value;
+        }
+        seen.push(line);
+    }
+    panic!(
+        "child exited without printing {marker:?}; its output:\n{}",
+        seen.join("\n")
+    );
+}
+
+/// Write a marker line for the parent, straight to the file descriptor (the
+/// harness captures `println!`).
+pub fn write_marker(marker: &str, value: impl std::fmt::Display) {
+    let mut out = std::io::stdout();
+    writeln!(out, "\n{marker}{value}").expect("write to parent");
+    out.flush().expect("flush to parent");
 }
 
 /// The env var a child test reads. `None` when the ignored child test is run
