@@ -79,6 +79,57 @@
 //! switches every clone of the handle to the new slot (acks restart at 0
 //! there, since generations restart with the segment).
 //!
+//! # Use
+//!
+//! Control plane:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), shardgate_snapshot::ShmError> {
+//! use shardgate_snapshot::Publisher;
+//! let mut publisher = Publisher::open("/dev/shm/shardgate".as_ref())?;
+//! let generation = publisher.current_generation() + 1;
+//! let snapshot = shardgate_ir::Snapshot { generation, ..Default::default() };
+//! publisher.publish(&shardgate_ir::encode(&snapshot))?;
+//! let converged = publisher.all_adopted(generation);
+//! # let _ = converged; Ok(()) }
+//! ```
+//!
+//! Data plane (the snapshot thread; shards get the decoded table by message
+//! and ack through their clone of the handle):
+//!
+//! ```no_run
+//! # fn main() -> Result<(), shardgate_snapshot::ShmError> {
+//! use shardgate_snapshot::Subscriber;
+//! use std::time::Duration;
+//! let mut sub = Subscriber::open("/dev/shm/shardgate".as_ref())?;
+//! let acks = sub.register(4)?;
+//! let (mut seen, mut segment) = (0, 0);
+//! loop {
+//!     let now = sub.wait_for_change(seen, Duration::from_secs(1));
+//!     if now == seen && sub.recreations() == segment {
+//!         continue;
+//!     }
+//!     (seen, segment) = (now, sub.recreations());
+//!     match sub.load_current() {
+//!         Ok(Some(bytes)) => match bytes.decode() {
+//!             Ok(snapshot) => {
+//!                 seen = bytes.generation();
+//!                 // ... compile `snapshot`, hand it to every shard; each
+//!                 // shard then calls `acks.ack(shard, seen)`.
+//! #               let _ = snapshot;
+//!                 for shard in 0..4 {
+//!                     acks.ack(shard, seen);
+//!                 }
+//!             }
+//!             Err(e) => tracing::error!(error = %e, "refusing snapshot; keeping the old one"),
+//!         },
+//!         Ok(None) => {}
+//!         Err(e) => tracing::warn!(error = %e, "cannot load snapshot; keeping the old one"),
+//!     }
+//! }
+//! # }
+//! ```
+//!
 //! # Platform
 //!
 //! Linux only (futex, `/proc`).

@@ -93,9 +93,12 @@ mod tests {
         let start = start_time(&pid.to_string());
         assert_ne!(start, 0);
         assert!(is_alive(pid, start));
+        let pid_t = libc::pid_t::try_from(pid).expect("pid fits pid_t");
+        assert!(signal_zero_says_alive(pid_t));
         child.kill().expect("kill sleep");
         child.wait().expect("reap sleep");
         // With its start time the check stays right even if the pid is reused.
         assert!(!is_alive(pid, start));
+        assert!(!signal_zero_says_alive(pid_t), "kill(pid, 0) fallback");
     }
 }

@@ -11,6 +11,16 @@ use std::time::Duration;
 const LONG: Duration = Duration::from_secs(30);
 
 #[test]
+fn handles_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Publisher>();
+    send_sync::<Subscriber>();
+    send_sync::<shardgate_snapshot::SnapshotBytes>();
+    send_sync::<shardgate_snapshot::AckHandle>();
+    send_sync::<ShmError>();
+}
+
+#[test]
 fn late_subscriber_gets_the_current_snapshot_at_once() {
     let dir = TestDir::new();
     let path = dir.path("ctl");
@@ -286,4 +296,65 @@ fn subscriber_follows_a_deleted_and_recreated_segment() {
     assert_is_generation(&held, 9);
     publisher.publish(&small(2)).expect("publish");
     assert_eq!(sub.wait_for_change(1, LONG), 2);
+}
+
+#[test]
+fn damaged_blobs_are_refused_with_the_file_named() {
+    let dir = TestDir::new();
+    let path = dir.path("ctl");
+    let mut publisher = Publisher::open(&path).expect("publisher");
+    let mut sub = Subscriber::open(&path).expect("subscriber");
+    let load_err = |sub: &mut Subscriber| {
+        let err = sub.load_current().expect_err("damaged blob accepted");
+        let msg = err.to_string();
+        assert!(msg.contains("ctl.0000000000000000000"), "{msg}");
+        (err, msg)
+    };
+
+    publisher.publish(&small(1)).expect("publish");
+    let blob = blob_path(&path, 1);
+    let len = std::fs::metadata(&blob).expect("stat blob").len();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&blob)
+        .expect("open blob");
+    file.write_all_at(b"\xff", len - 1).expect("damage payload");
+    let (err, msg) = load_err(&mut sub);
+    assert!(
+        matches!(err, ShmError::BlobCorrupt { generation: 1, .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("checksum"), "{msg}");
+
+    std::fs::write(&blob, b"short").expect("truncate blob");
+    let (err, msg) = load_err(&mut sub);
+    assert!(matches!(err, ShmError::BlobCorrupt { .. }), "{msg}");
+    assert!(msg.contains("too short"), "{msg}");
+
+    // A valid snapshot of another generation under this generation's name.
+    publisher.publish(&small(2)).expect("publish");
+    std::fs::write(blob_path(&path, 2), small(1)).expect("swap blob");
+    let (err, msg) = load_err(&mut sub);
+    assert!(
+        matches!(
+            err,
+            ShmError::BlobGeneration {
+                generation: 2,
+                found: 1,
+                ..
+            }
+        ),
+        "{msg}"
+    );
+
+    std::fs::remove_file(blob_path(&path, 2)).expect("remove blob");
+    let (err, msg) = load_err(&mut sub);
+    assert!(
+        matches!(err, ShmError::BlobMissing { generation: 2, .. }),
+        "{msg}"
+    );
+
+    // The next publish heals the data plane.
+    publisher.publish(&small(3)).expect("publish");
+    assert_is_generation(&sub.load_current().expect("load").expect("some"), 3);
 }
