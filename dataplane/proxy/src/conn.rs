@@ -17,8 +17,8 @@ use monoio::io::AsyncWriteRentExt;
 use monoio::net::TcpStream;
 use shardgate_http1::{
     BodyKind, ChunkedDecoder, ClientBody, ClientResponse, HeaderMods, LengthBody, ParseStatus,
-    RequestHead, ResponseHead, Scheme, UpstreamRequest, write_client_response, write_continue,
-    write_error_response, write_upstream_request,
+    RequestHead, ResponseHead, Scheme, UpstreamRequest, Version, WriteError, write_client_response,
+    write_continue, write_error_response, write_upstream_request,
 };
 use shardgate_ir::{BackendTarget, Filter};
 use shardgate_router::{HeaderMap, Request, RouteAction, RouteEntry};
@@ -473,7 +473,12 @@ impl Conn {
                 match self.resp.parse(&self.ubuf, method, &settings.limits) {
                     Ok(ParseStatus::Complete) if self.resp.is_interim() => {
                         let hl = self.resp.head_len();
-                        if !(sent_continue && self.resp.status() == 100) {
+                        // Interim responses never go to HTTP/1.0 clients
+                        // (RFC 9110 §15.2), and a 100 we already sent is
+                        // not sent twice.
+                        let relay = client_opts.client_version == Version::Http11
+                            && !(sent_continue && self.resp.status() == 100);
+                        if relay {
                             self.out.clear();
                             let _ = write_client_response(
                                 &self.resp,
@@ -536,6 +541,12 @@ impl Conn {
         let plan = match write_client_response(&self.resp, &self.ubuf, &client_opts, &mut self.out)
         {
             Ok(plan) => plan,
+            Err(WriteError::UnexpectedSwitchingProtocols) => {
+                // A 101 to a request whose upgrade was not forwarded.
+                return self
+                    .upstream_failed(li, ri, &cluster.name, UpstreamFailure::Protocol, false)
+                    .await;
+            }
             Err(e) => {
                 tracing::warn!(route = route.name(), error = %e, "response header modifier rejected");
                 let next = self.local_response(Some(li), 500, true).await;

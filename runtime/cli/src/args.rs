@@ -31,6 +31,27 @@ pub enum Command {
     Echo(EchoArgs),
     /// Print every Gateway API object with its status, as YAML.
     Status(StatusArgs),
+    /// Inspect and tune the host for an ingress node.
+    Tune(TuneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    #[command(subcommand)]
+    pub command: TuneCommand,
+    /// Root of the host's /proc and /sys (a different root inspects a copy).
+    #[arg(long, default_value = "/", global = true)]
+    pub root: String,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum TuneCommand {
+    /// Report settings that limit a proxy owning every core; fails if any does.
+    Check,
+    /// Print the writes `apply` would perform.
+    Plan,
+    /// Perform them (root needed on a real host).
+    Apply,
 }
 
 /// Shard placement, shared by `up` and `dataplane`.

@@ -5,10 +5,12 @@
 //! * `dataplane` — the data plane alone (one shard per core).
 //! * `echo` — the conformance echo backend.
 //! * `status` — print Gateway API objects with their status.
+//! * `tune` — inspect and tune the host.
 #![forbid(unsafe_code)]
 
 mod args;
 mod status;
+mod tune;
 mod up;
 
 use anyhow::Context;
@@ -50,6 +52,7 @@ fn main() -> anyhow::Result<()> {
             shardgate_echo::run(cfg, stop).context("echo backend")
         }
         Command::Status(a) => status::run(&a),
+        Command::Tune(a) => tune::run(&a),
     }
 }
 

@@ -102,6 +102,9 @@ async fn supervise(
         let started = Instant::now();
         let mut child = match tokio::process::Command::new(&exe)
             .args(&args)
+            // Its own process group: a terminal's Ctrl-C reaches only `up`,
+            // which drains the child with one SIGTERM.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
         {
