@@ -43,6 +43,14 @@ pub enum CompileError {
         reason: &'static str,
     },
 
+    /// The conditions of one virtual host outgrow the table's 32-bit offsets.
+    #[error("listener {listener}, virtual host {virtual_host}: too much {what} for one table")]
+    TooLarge {
+        listener: String,
+        virtual_host: String,
+        what: &'static str,
+    },
+
     /// More route matches in one virtual host than the table can number.
     #[error(
         "listener {listener}, virtual host {virtual_host}: {count} route matches exceed the limit of {limit}"

@@ -21,7 +21,8 @@
 //! randomized test in `tests/equivalence.rs` checks.
 
 use crate::hash::{BytesMap, PrefixHasher};
-use crate::matcher::{CompiledMatch, Parts, PathMatcher};
+use crate::matcher::{CompiledMatch, Parts, PathCond};
+use crate::pool::Pool;
 use crate::request::HeaderMap;
 
 /// Up to this many matches a linear scan beats hashing the path.
@@ -36,6 +37,7 @@ pub(crate) struct MatchEntry {
 
 #[derive(Debug)]
 pub(crate) struct RouteIndex {
+    pool: Pool,
     entries: Box<[MatchEntry]>,
     paths: Option<PathIndex>,
 }
@@ -48,15 +50,19 @@ struct PathIndex {
 }
 
 impl RouteIndex {
-    /// `entries` in IR order; their count must fit in a `u32`.
-    pub(crate) fn new(entries: Vec<MatchEntry>) -> Self {
+    /// `entries` in IR order, their conditions in `pool`; their count must
+    /// fit in a `u32`.
+    pub(crate) fn new(entries: Vec<MatchEntry>, mut pool: Pool) -> Self {
+        pool.shrink_to_fit();
         let paths = (entries.len() > LINEAR_MAX).then(|| {
             let mut ix = PathIndex::default();
             for (id, e) in (0u32..).zip(&entries) {
-                let list = match &e.cond.path {
-                    PathMatcher::Exact(p) => ix.exact.get_or_insert_with(p, Vec::new),
-                    PathMatcher::Prefix(key) => ix.prefix.get_or_insert_with(key, Vec::new),
-                    PathMatcher::Regex(_) => &mut ix.scan,
+                let list = match e.cond.path {
+                    PathCond::Exact(p) => ix.exact.get_or_insert_with(pool.bytes(p), Vec::new),
+                    PathCond::Prefix(key) => {
+                        ix.prefix.get_or_insert_with(pool.bytes(key), Vec::new)
+                    }
+                    PathCond::Regex(_) => &mut ix.scan,
                 };
                 list.push(id);
             }
@@ -67,6 +73,7 @@ impl RouteIndex {
             ix
         });
         RouteIndex {
+            pool,
             entries: entries.into(),
             paths,
         }
@@ -80,10 +87,10 @@ impl RouteIndex {
             None => self
                 .entries
                 .iter()
-                .find(|e| e.cond.matches(req))
+                .find(|e| e.cond.matches(&self.pool, req))
                 .map(|e| e.route),
             Some(ix) => {
-                let id = ix.first_match(&self.entries, req)?;
+                let id = ix.first_match(&self.pool, &self.entries, req)?;
                 self.entries.get(id as usize).map(|e| e.route)
             }
         }
@@ -93,6 +100,7 @@ impl RouteIndex {
 impl PathIndex {
     fn first_match<H: HeaderMap + ?Sized>(
         &self,
+        pool: &Pool,
         entries: &[MatchEntry],
         req: &Parts<'_, H>,
     ) -> Option<u32> {
@@ -109,9 +117,9 @@ impl PathIndex {
                     break;
                 };
                 let holds = if path_known {
-                    e.cond.matches_besides_path(req)
+                    e.cond.matches_besides_path(pool, req)
                 } else {
-                    e.cond.matches(req)
+                    e.cond.matches(pool, req)
                 };
                 if holds {
                     best = id;

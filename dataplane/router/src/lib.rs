@@ -35,6 +35,7 @@ mod hash;
 mod host;
 mod index;
 mod matcher;
+mod pool;
 mod request;
 mod table;
 

@@ -1,8 +1,8 @@
 //! One compiled `RouteMatch`: path, method, headers and query parameters,
 //! all of which must hold.
 
-use crate::anchored::AnchoredRegex;
 use crate::error::CompileError;
+use crate::pool::{Pool, Span, Value};
 use crate::request::{HeaderMap, first_query_value};
 use shardgate_ir::{PathMatch, RouteMatch, StringMatch};
 
@@ -16,12 +16,8 @@ pub(crate) struct Site<'a> {
 
 /// The part of a path prefix that matching compares: trailing `/` removed
 /// (so `/` becomes empty and matches every path).
-pub(crate) fn prefix_key(prefix: &str) -> &[u8] {
-    let mut key = prefix.as_bytes();
-    while let [rest @ .., b'/'] = key {
-        key = rest;
-    }
-    key
+pub(crate) fn prefix_key(prefix: &str) -> &str {
+    prefix.trim_end_matches('/')
 }
 
 /// Segment-aware prefix test on a normalised key (see [`prefix_key`]).
@@ -30,50 +26,14 @@ pub(crate) fn prefix_matches(key: &[u8], path: &[u8]) -> bool {
     path.starts_with(key) && path.get(key.len()).is_none_or(|&b| b == b'/')
 }
 
-#[derive(Debug)]
-pub(crate) enum PathMatcher {
-    Exact(Box<[u8]>),
+/// How a path is compared.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PathCond {
+    Exact(Span),
     /// Normalised by [`prefix_key`].
-    Prefix(Box<[u8]>),
-    Regex(AnchoredRegex),
-}
-
-impl PathMatcher {
-    #[inline]
-    fn matches(&self, path: &[u8]) -> bool {
-        match self {
-            PathMatcher::Exact(p) => **p == *path,
-            PathMatcher::Prefix(key) => prefix_matches(key, path),
-            PathMatcher::Regex(re) => re.is_match(path),
-        }
-    }
-}
-
-#[derive(Debug)]
-pub(crate) enum ValueMatcher {
-    Exact(Box<[u8]>),
-    Regex(AnchoredRegex),
-}
-
-impl ValueMatcher {
-    fn compile(
-        m: &StringMatch,
-        site: Site<'_>,
-        field: impl Fn() -> String,
-    ) -> Result<Self, CompileError> {
-        Ok(match m {
-            StringMatch::Exact(v) => ValueMatcher::Exact(v.as_bytes().into()),
-            StringMatch::Regex(p) => ValueMatcher::Regex(AnchoredRegex::compile(p, site, field)?),
-        })
-    }
-
-    #[inline]
-    fn matches(&self, value: &[u8]) -> bool {
-        match self {
-            ValueMatcher::Exact(v) => **v == *value,
-            ValueMatcher::Regex(re) => re.is_match(value),
-        }
-    }
+    Prefix(Span),
+    /// Number of a regex in the pool.
+    Regex(u32),
 }
 
 /// The request as the matchers see it: target already split.
@@ -85,49 +45,52 @@ pub(crate) struct Parts<'r, H: ?Sized> {
     pub(crate) headers: &'r H,
 }
 
-/// A compiled `RouteMatch`.
-#[derive(Debug)]
+/// A compiled `RouteMatch`: small and plain, its strings and regexes kept
+/// in the virtual host's [`Pool`].
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct CompiledMatch {
-    pub(crate) path: PathMatcher,
-    method: Option<Box<[u8]>>,
-    headers: Box<[(Box<str>, ValueMatcher)]>,
-    query: Box<[(Box<[u8]>, ValueMatcher)]>,
+    pub(crate) path: PathCond,
+    method: Option<Span>,
+    /// Span of `pool.headers`.
+    headers: Span,
+    /// Span of `pool.query`.
+    query: Span,
 }
 
 impl CompiledMatch {
-    pub(crate) fn compile(m: &RouteMatch, site: Site<'_>) -> Result<Self, CompileError> {
+    pub(crate) fn compile(
+        m: &RouteMatch,
+        site: Site<'_>,
+        pool: &mut Pool,
+    ) -> Result<Self, CompileError> {
         let path = match &m.path {
-            PathMatch::Exact(p) => PathMatcher::Exact(p.as_bytes().into()),
-            PathMatch::Prefix(p) => PathMatcher::Prefix(prefix_key(p).into()),
-            PathMatch::Regex(p) => {
-                PathMatcher::Regex(AnchoredRegex::compile(p, site, || "path".to_owned())?)
-            }
+            PathMatch::Exact(p) => PathCond::Exact(pool.push_text(p, site)?),
+            PathMatch::Prefix(p) => PathCond::Prefix(pool.push_text(prefix_key(p), site)?),
+            PathMatch::Regex(p) => PathCond::Regex(pool.push_regex(p, site, || "path".to_owned())?),
         };
-        let headers = m
-            .headers
-            .iter()
-            .map(|h| {
-                let field = || format!("header {:?}", h.name);
-                Ok((
-                    h.name.as_str().into(),
-                    ValueMatcher::compile(&h.value, site, field)?,
-                ))
-            })
-            .collect::<Result<_, CompileError>>()?;
-        let query = m
-            .query_params
-            .iter()
-            .map(|q| {
-                let field = || format!("query parameter {:?}", q.name);
-                Ok((
-                    q.name.as_bytes().into(),
-                    ValueMatcher::compile(&q.value, site, field)?,
-                ))
-            })
-            .collect::<Result<_, CompileError>>()?;
+        let method = match &m.method {
+            Some(method) => Some(pool.push_text(method, site)?),
+            None => None,
+        };
+        let from = pool.headers.len();
+        for h in &m.headers {
+            let name = pool.push_text(&h.name, site)?;
+            let value = value(pool, &h.value, site, || format!("header {:?}", h.name))?;
+            pool.headers.push((name, value));
+        }
+        let headers = Pool::tail(from, pool.headers.len(), site)?;
+        let from = pool.query.len();
+        for q in &m.query_params {
+            let name = pool.push_text(&q.name, site)?;
+            let value = value(pool, &q.value, site, || {
+                format!("query parameter {:?}", q.name)
+            })?;
+            pool.query.push((name, value));
+        }
+        let query = Pool::tail(from, pool.query.len(), site)?;
         Ok(CompiledMatch {
             path,
-            method: m.method.as_deref().map(|s| s.as_bytes().into()),
+            method,
             headers,
             query,
         })
@@ -135,34 +98,56 @@ impl CompiledMatch {
 
     /// Every condition holds.
     #[inline]
-    pub(crate) fn matches<H: HeaderMap + ?Sized>(&self, req: &Parts<'_, H>) -> bool {
-        self.path.matches(req.path) && self.matches_besides_path(req)
+    pub(crate) fn matches<H: HeaderMap + ?Sized>(&self, pool: &Pool, req: &Parts<'_, H>) -> bool {
+        let path_ok = match self.path {
+            PathCond::Exact(p) => pool.bytes(p) == req.path,
+            PathCond::Prefix(key) => prefix_matches(pool.bytes(key), req.path),
+            PathCond::Regex(id) => pool.regex_matches(id, req.path),
+        };
+        path_ok && self.matches_besides_path(pool, req)
     }
 
     /// Every condition but the path holds (the caller has already checked
     /// the path, e.g. by finding this match under the path's index key).
     /// Cheap conditions first: method, then query, then headers.
     #[inline]
-    pub(crate) fn matches_besides_path<H: HeaderMap + ?Sized>(&self, req: &Parts<'_, H>) -> bool {
-        if let Some(m) = &self.method
-            && **m != *req.method
+    pub(crate) fn matches_besides_path<H: HeaderMap + ?Sized>(
+        &self,
+        pool: &Pool,
+        req: &Parts<'_, H>,
+    ) -> bool {
+        if let Some(m) = self.method
+            && pool.bytes(m) != req.method
         {
             return false;
         }
         // Gateway API: when a parameter repeats, only its first occurrence
         // is considered.
-        let query_ok = self.query.iter().all(|(name, value)| {
-            first_query_value(req.query, name).is_some_and(|v| value.matches(v))
+        let query_ok = pool.query(self.query).iter().all(|&(name, value)| {
+            first_query_value(req.query, pool.bytes(name))
+                .is_some_and(|v| pool.value_matches(value, v))
         });
         // A field that occurs several times matches when any one of its
         // values matches (the request is not rejected, nor are values joined
         // with commas: a value is compared exactly as the field carried it).
         query_ok
-            && self
-                .headers
-                .iter()
-                .all(|(name, value)| req.headers.any_value(name, &mut |v| value.matches(v)))
+            && pool.headers(self.headers).iter().all(|&(name, value)| {
+                req.headers
+                    .any_value(pool.text(name), &mut |v| pool.value_matches(value, v))
+            })
     }
+}
+
+fn value(
+    pool: &mut Pool,
+    m: &StringMatch,
+    site: Site<'_>,
+    field: impl Fn() -> String,
+) -> Result<Value, CompileError> {
+    Ok(match m {
+        StringMatch::Exact(v) => Value::Exact(pool.push_text(v, site)?),
+        StringMatch::Regex(p) => Value::Regex(pool.push_regex(p, site, field)?),
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use crate::error::CompileError;
 use crate::host::HostIndex;
 use crate::index::{MatchEntry, RouteIndex};
 use crate::matcher::{CompiledMatch, Parts, Site};
+use crate::pool::Pool;
 use crate::request::{HeaderMap, Request, split_target};
 use shardgate_ir::{Action, Cluster, Filter, Listener, Route, Snapshot, Timeouts, VirtualHost};
 use std::net::IpAddr;
@@ -153,6 +154,7 @@ impl VhostTable {
             });
         }
         let mut entries = Vec::with_capacity(match_count);
+        let mut pool = Pool::default();
         let mut routes = Vec::with_capacity(vh.routes.len());
         for (i, r) in (0u32..).zip(&vh.routes) {
             let site = Site {
@@ -163,7 +165,7 @@ impl VhostTable {
             for m in &r.matches {
                 entries.push(MatchEntry {
                     route: i,
-                    cond: CompiledMatch::compile(m, site)?,
+                    cond: CompiledMatch::compile(m, site, &mut pool)?,
                 });
             }
             routes.push(RouteEntry::compile(r, &name, *route_count)?);
@@ -172,7 +174,7 @@ impl VhostTable {
         Ok(VhostTable {
             name,
             routes: routes.into(),
-            index: RouteIndex::new(entries),
+            index: RouteIndex::new(entries, pool),
         })
     }
 }
