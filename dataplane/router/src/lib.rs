@@ -26,6 +26,20 @@
 //! - **Query parameters**: raw names and values; when a name repeats only its
 //!   first occurrence counts.
 //! - **Method**: exact and case-sensitive.
+//!
+//! Cost: choosing the virtual host is one walk over the host plus a hash
+//! probe per candidate wildcard suffix length. Small virtual hosts are
+//! scanned; large ones index their matches by exact path and by prefix (see
+//! the `index` module), so plain path tables cost a probe per segment
+//! boundary whatever their size. Matches that only a header, query or regex
+//! tells apart are still checked one by one, from compact arrays; regexes
+//! first check the literal prefix every match must start with.
+//!
+//! Regular expressions are `regex::bytes::Regex` values shared by all
+//! shards: the regex crate keeps a scratch cache per thread, which it
+//! allocates on a thread's first use of each regex and may grow, up to a
+//! bounded size, while its lazy DFA meets new inputs. Everything else on the
+//! match path never allocates (`tests/no_alloc.rs`).
 #![forbid(unsafe_code)]
 
 mod anchored;
