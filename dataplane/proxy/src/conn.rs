@@ -16,9 +16,9 @@ use crate::upstream::{self, Attempt, UpstreamFailure};
 use monoio::io::AsyncWriteRentExt;
 use monoio::net::TcpStream;
 use shardgate_http1::{
-    BodyKind, ChunkedDecoder, ClientBody, ClientResponse, HeaderMods, LengthBody, ParseStatus,
-    RequestHead, ResponseHead, Scheme, UpstreamRequest, Version, WriteError, write_client_response,
-    write_continue, write_error_response, write_upstream_request,
+    BodyKind, ChunkedDecoder, ClientBody, ClientResponse, HeaderMods, LengthBody, Method,
+    ParseStatus, RequestHead, ResponseHead, Scheme, UpstreamRequest, Version, WriteError,
+    write_client_response, write_continue, write_error_response, write_upstream_request,
 };
 use shardgate_ir::{BackendTarget, Filter};
 use shardgate_router::{HeaderMap, Request, RouteAction, RouteEntry};
@@ -60,6 +60,8 @@ enum Decision<'t> {
     Local {
         route: Option<usize>,
         status: u16,
+        /// The cluster that had no endpoint, for a 503.
+        empty_cluster: Option<&'t str>,
     },
     Forward {
         route: &'t RouteEntry,
@@ -230,7 +232,10 @@ impl Conn {
     /// the client went away or idled out between requests (close quietly);
     /// `Err(Some(status))`: answer with `status` and close.
     async fn read_head(&mut self) -> Result<(), Option<u16>> {
-        let settings = self.shard.settings.clone();
+        // An `Rc` clone (shard-local, non-atomic) so the settings can be
+        // borrowed while `self` is mutably borrowed.
+        let shard = self.shard.clone();
+        let settings = &shard.settings;
         loop {
             if !self.rbuf.is_empty() {
                 match self.req.parse(&self.rbuf, &settings.limits) {
@@ -276,11 +281,15 @@ impl Conn {
         };
         let decision = self.decide(&cur, li);
         match decision {
-            Decision::Local { route, status } => {
-                if status == 503 {
+            Decision::Local {
+                route,
+                status,
+                empty_cluster,
+            } => {
+                if let Some(cluster) = empty_cluster {
                     self.shard
                         .metrics
-                        .upstream_error("", UpstreamError::NoEndpoint);
+                        .upstream_error(cluster, UpstreamError::NoEndpoint);
                 }
                 let next = self.local_response(Some(li), status, false).await;
                 self.shard.metrics.request(li, route, status);
@@ -307,22 +316,30 @@ impl Conn {
             return Decision::Local {
                 route: None,
                 status: 404,
+                empty_cluster: None,
             };
         };
         let ri = Some(route.index());
         match route.action() {
-            RouteAction::Direct { status } => Decision::Local { route: ri, status },
+            RouteAction::Direct { status } => Decision::Local {
+                route: ri,
+                status,
+                empty_cluster: None,
+            },
             RouteAction::Forward(backends) => match backends.pick(self.shard.random()) {
                 BackendTarget::Invalid { status } => Decision::Local {
                     route: ri,
                     status: *status,
+                    empty_cluster: None,
                 },
                 BackendTarget::Cluster(ci) => {
                     let ci = *ci as usize;
-                    if table.clusters()[ci].endpoints.is_empty() {
+                    let cluster = &table.clusters()[ci];
+                    if cluster.endpoints.is_empty() {
                         Decision::Local {
                             route: ri,
                             status: 503,
+                            empty_cluster: Some(&cluster.name),
                         }
                     } else {
                         Decision::Forward { route, cluster: ci }
@@ -342,9 +359,7 @@ impl Conn {
             || !self.req.keep_alive()
             || self.req.body() != BodyKind::None
             || self.shard.draining.get();
-        self.out.clear();
-        write_error_response(&mut self.out, status, close);
-        self.shard.metrics.local_response(status);
+        self.write_local(status, close, li.is_some());
         let out = std::mem::take(&mut self.out);
         let (res, out) = self.client.write_all(out).await;
         self.out = out;
@@ -359,7 +374,8 @@ impl Conn {
     /// Forward the current request to an endpoint of `ci` and relay the
     /// response.
     async fn forward(&mut self, cur: &Current, li: usize, route: &RouteEntry, ci: usize) -> Next {
-        let settings = self.shard.settings.clone();
+        let shard = self.shard.clone();
+        let settings = &shard.settings;
         let cluster = &cur.installed.table.clusters()[ci];
         let rr = &cur.rr[ci];
         let pick = rr.get();
@@ -661,6 +677,21 @@ impl Conn {
         }
     }
 
+    /// Put a small local response in `out`: status line, `Content-Length`,
+    /// a one-line body (none for HEAD, whose response carries the length
+    /// only), `Connection: close` when closing.
+    fn write_local(&mut self, status: u16, close: bool, head_valid: bool) {
+        self.out.clear();
+        write_error_response(&mut self.out, status, close);
+        if head_valid
+            && self.req.method() == Method::Head
+            && let Some(end) = self.out.windows(4).position(|w| w == b"\r\n\r\n")
+        {
+            self.out.truncate(end + 4);
+        }
+        self.shard.metrics.local_response(status);
+    }
+
     /// Answer a failed upstream exchange: 504 for a timeout, 502 otherwise.
     async fn upstream_failed(
         &mut self,
@@ -681,9 +712,7 @@ impl Conn {
         // The request head was consumed already; an unread body was
         // streamed or the connection closes.
         let close = body_unread || !self.req.keep_alive() || self.shard.draining.get();
-        self.out.clear();
-        write_error_response(&mut self.out, status, close);
-        self.shard.metrics.local_response(status);
+        self.write_local(status, close, true);
         self.shard.metrics.request(li, ri, status);
         let (res, out) = self.client.write_all(std::mem::take(&mut self.out)).await;
         self.out = out;

@@ -68,7 +68,9 @@ struct Bound {
 /// A shard's state, shared by its tasks through `Rc`.
 pub struct Shard {
     pub index: usize,
-    pub settings: Arc<Settings>,
+    /// The shard's own copy: reading it never touches another core's
+    /// cache lines.
+    pub settings: Settings,
     current: RefCell<Rc<Current>>,
     pub pool: Pool,
     pub metrics: ShardMetrics,
@@ -185,7 +187,7 @@ pub async fn run(ctx: ShardContext<ShardMsg>, settings: Arc<Settings>) {
     });
     let shard = Rc::new(Shard {
         index: ctx.index,
-        settings,
+        settings: Settings::clone(&settings),
         current: RefCell::new(Rc::new(Current::new(empty))),
         pool: Pool::default(),
         metrics: ShardMetrics::default(),
