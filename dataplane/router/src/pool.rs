@@ -117,7 +117,7 @@ impl Pool {
 
     #[inline]
     pub(crate) fn bytes(&self, s: Span) -> &[u8] {
-        self.text(s).as_bytes()
+        self.text.as_bytes().get(s.range()).unwrap_or_default()
     }
 
     #[inline]
