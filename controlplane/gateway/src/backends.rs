@@ -1,7 +1,8 @@
 //! backendRefs → Services → EndpointSlices → clusters of endpoints.
 
+use crate::grants::{self, From, To};
 use crate::objects::{ObjectKey, Objects};
-use gateway_api::httproutes::HttpRouteRulesBackendRefs;
+use crate::refs::BackendRef;
 use k8s_openapi::api::core::v1::ServicePort;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use shardgate_ir::{Cluster, Endpoint};
@@ -39,16 +40,13 @@ pub struct ResolvedBackends {
     pub problems: Vec<RefProblem>,
 }
 
-/// Resolve the backendRefs of one rule of a route in `route_ns`.
-pub fn resolve(
-    objects: &Objects,
-    route_ns: &str,
-    refs: &[HttpRouteRulesBackendRefs],
-) -> ResolvedBackends {
+/// Resolve the backendRefs of one rule of the route `route` (its group,
+/// kind and namespace decide which ReferenceGrants apply).
+pub fn resolve(objects: &Objects, route: From<'_>, refs: &[BackendRef]) -> ResolvedBackends {
     let mut out = ResolvedBackends::default();
     for r in refs {
         let weight = u32::try_from(r.weight.unwrap_or(1)).unwrap_or(0);
-        let target = match resolve_one(objects, route_ns, r) {
+        let target = match resolve_one(objects, route, r) {
             Ok(cluster) => {
                 let t = Target::Cluster(cluster.name.clone());
                 if !out.clusters.iter().any(|c| c.name == cluster.name) {
@@ -68,11 +66,7 @@ pub fn resolve(
     out
 }
 
-fn resolve_one(
-    objects: &Objects,
-    route_ns: &str,
-    r: &HttpRouteRulesBackendRefs,
-) -> Result<Cluster, RefProblem> {
+fn resolve_one(objects: &Objects, route: From<'_>, r: &BackendRef) -> Result<Cluster, RefProblem> {
     let group = r.group.as_deref().unwrap_or("");
     let kind = r.kind.as_deref().unwrap_or("Service");
     if !group.is_empty() || kind != "Service" {
@@ -84,13 +78,19 @@ fn resolve_one(
             ),
         });
     }
-    let ns = r.namespace.as_deref().unwrap_or(route_ns);
-    if ns != route_ns {
+    let ns = r.namespace.as_deref().unwrap_or(route.namespace);
+    let to = To {
+        group: "",
+        kind: "Service",
+        namespace: ns,
+        name: &r.name,
+    };
+    if !grants::permitted(objects, route, to) {
         return Err(RefProblem {
             reason: "RefNotPermitted",
             message: format!(
-                "backendRef {ns}/{}: references to another namespace need a ReferenceGrant, which this control plane does not support yet",
-                r.name
+                "backendRef Service {ns}/{}: no ReferenceGrant in namespace {ns} allows {} from namespace {} to refer to it",
+                r.name, route.kind, route.namespace
             ),
         });
     }
@@ -189,8 +189,14 @@ mod tests {
         o
     }
 
-    fn backend(name: &str, port: Option<i32>, weight: Option<i32>) -> HttpRouteRulesBackendRefs {
-        HttpRouteRulesBackendRefs {
+    const ROUTE: From<'static> = From {
+        group: "gateway.networking.k8s.io",
+        kind: "HTTPRoute",
+        namespace: "ns",
+    };
+
+    fn backend(name: &str, port: Option<i32>, weight: Option<i32>) -> BackendRef {
+        BackendRef {
             name: name.to_owned(),
             port,
             weight,
@@ -238,7 +244,7 @@ endpoints: [{addresses: [10.9.9.9]}]
     #[test]
     fn resolves_by_port_name_and_readiness() {
         let o = objects(SVC);
-        let r = resolve(&o, "ns", &[backend("web", Some(80), None)]);
+        let r = resolve(&o, ROUTE, &[backend("web", Some(80), None)]);
         assert!(r.problems.is_empty());
         assert_eq!(r.targets, vec![(1, Target::Cluster("ns/web:80".into()))]);
         let eps: Vec<String> = r.clusters[0]
@@ -248,7 +254,7 @@ endpoints: [{addresses: [10.9.9.9]}]
             .collect();
         assert_eq!(eps, ["10.0.0.1:8080", "10.0.0.2:8080"]);
         assert_eq!(r.clusters[0].app_protocol.as_deref(), Some("http"));
-        let admin = resolve(&o, "ns", &[backend("web", Some(9000), None)]);
+        let admin = resolve(&o, ROUTE, &[backend("web", Some(9000), None)]);
         assert_eq!(admin.clusters[0].endpoints[0].addr.port(), 9001);
     }
 
@@ -257,7 +263,7 @@ endpoints: [{addresses: [10.9.9.9]}]
         let o = objects(SVC);
         let r = resolve(
             &o,
-            "ns",
+            ROUTE,
             &[
                 backend("web", Some(81), Some(2)),
                 backend("gone", Some(80), Some(0)),
@@ -278,11 +284,14 @@ endpoints: [{addresses: [10.9.9.9]}]
         assert_eq!(r.clusters.len(), 1);
         let mut kind = backend("web", Some(80), None);
         kind.kind = Some("Pod".into());
-        assert_eq!(resolve(&o, "ns", &[kind]).problems[0].reason, "InvalidKind");
+        assert_eq!(
+            resolve(&o, ROUTE, &[kind]).problems[0].reason,
+            "InvalidKind"
+        );
         let mut other_ns = backend("web", Some(80), None);
         other_ns.namespace = Some("elsewhere".into());
         assert_eq!(
-            resolve(&o, "ns", &[other_ns]).problems[0].reason,
+            resolve(&o, ROUTE, &[other_ns]).problems[0].reason,
             "RefNotPermitted"
         );
     }

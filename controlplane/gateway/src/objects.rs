@@ -1,10 +1,16 @@
 //! The object model: ordinary Kubernetes objects parsed from YAML, kept in a
 //! store with deterministic ordering.
 
+use gateway_api::experimental::tcproutes::TcpRoute;
+use gateway_api::experimental::udproutes::UdpRoute;
 use gateway_api::gatewayclasses::GatewayClass;
 use gateway_api::gateways::Gateway;
+use gateway_api::grpcroutes::GrpcRoute;
 use gateway_api::httproutes::HttpRoute;
-use k8s_openapi::api::core::v1::{Namespace, Service};
+use gateway_api::listenersets::ListenerSet;
+use gateway_api::referencegrants::ReferenceGrant;
+use gateway_api::tlsroutes::TlsRoute;
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -59,9 +65,16 @@ pub enum Object {
     GatewayClass(Box<GatewayClass>),
     Gateway(Box<Gateway>),
     HttpRoute(Box<HttpRoute>),
+    GrpcRoute(Box<GrpcRoute>),
+    TlsRoute(Box<TlsRoute>),
+    TcpRoute(Box<TcpRoute>),
+    UdpRoute(Box<UdpRoute>),
+    ListenerSet(Box<ListenerSet>),
+    ReferenceGrant(Box<ReferenceGrant>),
     Service(Box<Service>),
     EndpointSlice(Box<EndpointSlice>),
     Namespace(Box<Namespace>),
+    Secret(Box<Secret>),
 }
 
 impl Object {
@@ -71,9 +84,16 @@ impl Object {
             Object::GatewayClass(_) => "GatewayClass",
             Object::Gateway(_) => "Gateway",
             Object::HttpRoute(_) => "HTTPRoute",
+            Object::GrpcRoute(_) => "GRPCRoute",
+            Object::TlsRoute(_) => "TLSRoute",
+            Object::TcpRoute(_) => "TCPRoute",
+            Object::UdpRoute(_) => "UDPRoute",
+            Object::ListenerSet(_) => "ListenerSet",
+            Object::ReferenceGrant(_) => "ReferenceGrant",
             Object::Service(_) => "Service",
             Object::EndpointSlice(_) => "EndpointSlice",
             Object::Namespace(_) => "Namespace",
+            Object::Secret(_) => "Secret",
         }
     }
 
@@ -82,9 +102,16 @@ impl Object {
             Object::GatewayClass(o) => &o.metadata,
             Object::Gateway(o) => &o.metadata,
             Object::HttpRoute(o) => &o.metadata,
+            Object::GrpcRoute(o) => &o.metadata,
+            Object::TlsRoute(o) => &o.metadata,
+            Object::TcpRoute(o) => &o.metadata,
+            Object::UdpRoute(o) => &o.metadata,
+            Object::ListenerSet(o) => &o.metadata,
+            Object::ReferenceGrant(o) => &o.metadata,
             Object::Service(o) => &o.metadata,
             Object::EndpointSlice(o) => &o.metadata,
             Object::Namespace(o) => &o.metadata,
+            Object::Secret(o) => &o.metadata,
         }
     }
 
@@ -103,9 +130,16 @@ pub struct Objects {
     pub gateway_classes: BTreeMap<ObjectKey, GatewayClass>,
     pub gateways: BTreeMap<ObjectKey, Gateway>,
     pub http_routes: BTreeMap<ObjectKey, HttpRoute>,
+    pub grpc_routes: BTreeMap<ObjectKey, GrpcRoute>,
+    pub tls_routes: BTreeMap<ObjectKey, TlsRoute>,
+    pub tcp_routes: BTreeMap<ObjectKey, TcpRoute>,
+    pub udp_routes: BTreeMap<ObjectKey, UdpRoute>,
+    pub listener_sets: BTreeMap<ObjectKey, ListenerSet>,
+    pub reference_grants: BTreeMap<ObjectKey, ReferenceGrant>,
     pub services: BTreeMap<ObjectKey, Service>,
     pub endpoint_slices: BTreeMap<ObjectKey, EndpointSlice>,
     pub namespaces: BTreeMap<ObjectKey, Namespace>,
+    pub secrets: BTreeMap<ObjectKey, Secret>,
     /// Load errors, in the order they were found.
     pub errors: Vec<LoadError>,
 }
@@ -124,9 +158,16 @@ impl Objects {
             Object::GatewayClass(o) => put(&mut self.gateway_classes, key.clone(), *o),
             Object::Gateway(o) => put(&mut self.gateways, key.clone(), *o),
             Object::HttpRoute(o) => put(&mut self.http_routes, key.clone(), *o),
+            Object::GrpcRoute(o) => put(&mut self.grpc_routes, key.clone(), *o),
+            Object::TlsRoute(o) => put(&mut self.tls_routes, key.clone(), *o),
+            Object::TcpRoute(o) => put(&mut self.tcp_routes, key.clone(), *o),
+            Object::UdpRoute(o) => put(&mut self.udp_routes, key.clone(), *o),
+            Object::ListenerSet(o) => put(&mut self.listener_sets, key.clone(), *o),
+            Object::ReferenceGrant(o) => put(&mut self.reference_grants, key.clone(), *o),
             Object::Service(o) => put(&mut self.services, key.clone(), *o),
             Object::EndpointSlice(o) => put(&mut self.endpoint_slices, key.clone(), *o),
             Object::Namespace(o) => put(&mut self.namespaces, key.clone(), *o),
+            Object::Secret(o) => put(&mut self.secrets, key.clone(), *o),
         };
         if !fresh {
             self.errors.push(LoadError {
@@ -165,9 +206,16 @@ impl Objects {
         self.gateway_classes.len()
             + self.gateways.len()
             + self.http_routes.len()
+            + self.grpc_routes.len()
+            + self.tls_routes.len()
+            + self.tcp_routes.len()
+            + self.udp_routes.len()
+            + self.listener_sets.len()
+            + self.reference_grants.len()
             + self.services.len()
             + self.endpoint_slices.len()
             + self.namespaces.len()
+            + self.secrets.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -333,8 +381,16 @@ pub fn parse_object(doc: serde_json::Value, source: &Source) -> Result<Option<Ob
         (group, kind),
         (
             "gateway.networking.k8s.io",
-            "GatewayClass" | "Gateway" | "HTTPRoute"
-        ) | ("", "Service" | "Namespace")
+            "GatewayClass"
+                | "Gateway"
+                | "HTTPRoute"
+                | "GRPCRoute"
+                | "TLSRoute"
+                | "TCPRoute"
+                | "UDPRoute"
+                | "ListenerSet"
+                | "ReferenceGrant"
+        ) | ("", "Service" | "Namespace" | "Secret")
             | ("discovery.k8s.io", "EndpointSlice")
     );
     if !known {
@@ -374,6 +430,13 @@ pub fn parse_object(doc: serde_json::Value, source: &Source) -> Result<Option<Ob
         "GatewayClass" => typed(doc).map(|o| Object::GatewayClass(Box::new(o))),
         "Gateway" => typed(doc).map(|o| Object::Gateway(Box::new(o))),
         "HTTPRoute" => typed(doc).map(|o| Object::HttpRoute(Box::new(o))),
+        "GRPCRoute" => typed(doc).map(|o| Object::GrpcRoute(Box::new(o))),
+        "TLSRoute" => typed(doc).map(|o| Object::TlsRoute(Box::new(o))),
+        "TCPRoute" => typed(doc).map(|o| Object::TcpRoute(Box::new(o))),
+        "UDPRoute" => typed(doc).map(|o| Object::UdpRoute(Box::new(o))),
+        "ListenerSet" => typed(doc).map(|o| Object::ListenerSet(Box::new(o))),
+        "ReferenceGrant" => typed(doc).map(|o| Object::ReferenceGrant(Box::new(o))),
+        "Secret" => typed(doc).map(|o| Object::Secret(Box::new(o))),
         "Service" => typed(doc).map(|o| Object::Service(Box::new(o))),
         "EndpointSlice" => typed(doc).map(|o| Object::EndpointSlice(Box::new(o))),
         _ => typed(doc).map(|o| Object::Namespace(Box::new(o))),

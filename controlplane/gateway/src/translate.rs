@@ -3,9 +3,11 @@
 use crate::attach::{self, ParentOutcome};
 use crate::backends::{self, ResolvedBackends, Target};
 use crate::gatewayclass;
+use crate::grants;
 use crate::hostnames::Host;
 use crate::listeners::{self, GatewayInfo};
 use crate::objects::{ObjectKey, Objects};
+use crate::refs;
 use crate::routes::{self, CompiledRule};
 use crate::status::{self, ObjectStatus, RouteVerdict, StatusInputs};
 use gateway_api::httproutes::HttpRouteRules;
@@ -83,8 +85,16 @@ pub fn translate_with(objects: &Objects, inputs: &StatusInputs) -> Translation {
                 compiled: routes::compile_rule(r),
                 backends: backends::resolve(
                     objects,
-                    &key.namespace,
-                    r.backend_refs.as_deref().unwrap_or_default(),
+                    grants::From {
+                        group: refs::GATEWAY_GROUP,
+                        kind: "HTTPRoute",
+                        namespace: &key.namespace,
+                    },
+                    &r.backend_refs
+                        .iter()
+                        .flatten()
+                        .filter_map(refs::reshape)
+                        .collect::<Vec<_>>(),
                 ),
             })
             .collect();
