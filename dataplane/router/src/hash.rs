@@ -33,12 +33,16 @@ fn avalanche(mut h: u64) -> u64 {
     h ^ (h >> 33)
 }
 
+/// The first eight bytes (fewer: zero-padded) as a little-endian word.
 #[inline]
 fn load(bytes: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    let n = bytes.len().min(8);
-    word[..n].copy_from_slice(&bytes[..n]);
-    u64::from_le_bytes(word)
+    match bytes.first_chunk::<8>() {
+        Some(word) => u64::from_le_bytes(*word),
+        None => bytes
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+    }
 }
 
 /// Hashes prefixes of one byte string, reusing the work done for shorter

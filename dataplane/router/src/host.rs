@@ -18,12 +18,12 @@ pub const MAX_HOST_LEN: usize = 253;
 /// its brackets) and without one trailing dot. Case is left as received.
 pub fn normalise_host(host: &[u8]) -> &[u8] {
     let name = if host.first() == Some(&b'[') {
-        match host.iter().position(|&b| b == b']') {
+        match memchr::memchr(b']', host) {
             Some(close) => &host[..=close],
             None => host,
         }
     } else {
-        match host.iter().position(|&b| b == b':') {
+        match memchr::memchr(b':', host) {
             Some(colon) => &host[..colon],
             None => host,
         }

@@ -23,6 +23,13 @@ pub(crate) struct Span {
 }
 
 impl Span {
+    /// Number of items covered: for text, its length in bytes, known
+    /// without touching the pool.
+    #[inline]
+    pub(crate) fn len(self) -> usize {
+        self.len as usize
+    }
+
     fn range(self) -> Range<usize> {
         let at = self.at as usize;
         at..at + self.len as usize

@@ -61,7 +61,7 @@ impl<'a, H: ?Sized> Request<'a, H> {
 
 /// Split an origin-form target into path and query.
 pub(crate) fn split_target(target: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match target.iter().position(|&b| b == b'?') {
+    match memchr::memchr(b'?', target) {
         Some(q) => (&target[..q], Some(&target[q + 1..])),
         None => (target, None),
     }
