@@ -1,54 +1,78 @@
-//! HTTPRoute parentRefs → listeners of our Gateways, with the reasons the
-//! spec gives when a route cannot attach.
+//! Route parentRefs → listeners of our Gateways and ListenerSets, with the
+//! reasons the spec gives when a route cannot attach.
 
+use crate::gateways::{GatewayInfo, ListenerSetInfo};
 use crate::hostnames::{self, Host};
-use crate::listeners::{GATEWAY_GROUP, GatewayInfo};
+use crate::listeners::{Owner, Problem};
 use crate::objects::{ObjectKey, Objects};
-use gateway_api::httproutes::{HttpRoute, HttpRouteStatusParentsParentRef};
+use crate::refs::{GATEWAY_GROUP, ParentRef};
+use crate::routeview::RouteView;
+use gateway_api::httproutes::HttpRouteStatusParentsParentRef;
 use std::collections::BTreeMap;
 
 /// The route attached to one listener, serving these effective hostnames.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attachment {
+    /// Index into the Gateway's merged listener list.
     pub listener: usize,
     pub hosts: Vec<Host>,
 }
 
-/// The outcome of one parentRef that names one of our Gateways.
+/// The outcome of one parentRef that names one of our Gateways or
+/// ListenerSets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParentOutcome {
-    /// The parentRef with group, kind and namespace defaulted.
+    /// The parentRef with group, kind and namespace filled in.
     pub parent_ref: HttpRouteStatusParentsParentRef,
+    /// The Gateway whose listeners the route attaches to.
     pub gateway: ObjectKey,
     pub attached: Vec<Attachment>,
     /// `Err((reason, message))` for the Accepted condition.
-    pub accepted: Result<(), (&'static str, String)>,
+    pub accepted: Result<(), Problem>,
 }
 
-/// Attach one route to the listeners its parentRefs select. ParentRefs to
-/// Gateways that are not ours (or do not exist) produce no outcome: their
-/// status belongs to another controller.
+/// Attach one route. ParentRefs to objects that are not ours (or do not
+/// exist) produce no outcome: their status belongs to another controller.
 pub fn attach(
     objects: &Objects,
     gateways: &BTreeMap<ObjectKey, GatewayInfo>,
-    route_key: &ObjectKey,
-    route: &HttpRoute,
+    sets: &[ListenerSetInfo],
+    route: &RouteView,
 ) -> Vec<ParentOutcome> {
-    let route_hosts = route.spec.hostnames.clone().unwrap_or_default();
     let mut out: Vec<ParentOutcome> = Vec::new();
-    for p in route.spec.parent_refs.iter().flatten() {
+    for p in &route.parent_refs {
         let group = p.group.as_deref().unwrap_or(GATEWAY_GROUP);
         let kind = p.kind.as_deref().unwrap_or("Gateway");
-        if group != GATEWAY_GROUP || kind != "Gateway" {
+        if group != GATEWAY_GROUP {
             continue;
         }
-        let ns = p.namespace.as_deref().unwrap_or(&route_key.namespace);
-        let gw_key = ObjectKey::new(ns, p.name.clone());
-        let Some(gw) = gateways.get(&gw_key) else {
-            continue;
+        let ns = p.namespace.as_deref().unwrap_or(&route.key.namespace);
+        let key = ObjectKey::new(ns, p.name.clone());
+        let (gw, owner, refused) = match kind {
+            "Gateway" => match gateways.get(&key) {
+                Some(gw) => (gw, Owner::Gateway, None),
+                None => continue,
+            },
+            "ListenerSet" => {
+                let Some(ls) = sets.iter().find(|s| s.key == key) else {
+                    continue;
+                };
+                let Some(gw) = gateways.get(&ls.gateway) else {
+                    continue;
+                };
+                let refused = ls.allowed.as_ref().err().map(|_| {
+                    (
+                        "NotAllowedByListeners",
+                        format!(
+                            "ListenerSet {key} is not allowed by its Gateway {}",
+                            ls.gateway
+                        ),
+                    )
+                });
+                (gw, Owner::ListenerSet(key.clone()), refused)
+            }
+            _ => continue,
         };
-        // Group, kind and namespace are always filled in, so that readers
-        // (the conformance suite among them) need not apply defaults.
         let parent_ref = HttpRouteStatusParentsParentRef {
             group: Some(group.to_owned()),
             kind: Some(kind.to_owned()),
@@ -60,17 +84,13 @@ pub fn attach(
         if out.iter().any(|o| o.parent_ref == parent_ref) {
             continue;
         }
-        let (attached, accepted) = attach_one(
-            objects,
-            gw,
-            &route_key.namespace,
-            &route_hosts,
-            p.section_name.as_deref(),
-            p.port,
-        );
+        let (attached, accepted) = match refused {
+            Some(e) => (Vec::new(), Err(e)),
+            None => attach_one(objects, gw, &owner, &key, route, p),
+        };
         out.push(ParentOutcome {
             parent_ref,
-            gateway: gw_key,
+            gateway: gw.key.clone(),
             attached,
             accepted,
         });
@@ -78,37 +98,40 @@ pub fn attach(
     out
 }
 
-type Accepted = Result<(), (&'static str, String)>;
-
 fn attach_one(
     objects: &Objects,
     gw: &GatewayInfo,
-    route_ns: &str,
-    route_hosts: &[String],
-    section: Option<&str>,
-    port: Option<i32>,
-) -> (Vec<Attachment>, Accepted) {
+    owner: &Owner,
+    parent: &ObjectKey,
+    route: &RouteView,
+    p: &ParentRef,
+) -> (Vec<Attachment>, Result<(), Problem>) {
+    let section = p.section_name.as_deref();
+    let what = match owner {
+        Owner::Gateway => format!("Gateway {parent}"),
+        Owner::ListenerSet(_) => format!("ListenerSet {parent}"),
+    };
     let candidates: Vec<usize> = gw
-        .listeners
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| section.is_none_or(|s| l.name == s))
-        .filter(|(_, l)| port.is_none_or(|p| i32::from(l.port) == p))
-        .map(|(i, _)| i)
+        .owned_by(owner)
+        .filter(|&i| section.is_none_or(|s| gw.listeners[i].name == s))
+        .filter(|&i| {
+            p.port
+                .is_none_or(|port| i32::from(gw.listeners[i].port) == port)
+        })
         .collect();
     if candidates.is_empty() {
-        let what = match (section, port) {
-            (Some(s), Some(p)) => format!("no listener named {s} on port {p}"),
+        let missing = match (section, p.port) {
+            (Some(s), Some(port)) => format!("no listener named {s} on port {port}"),
             (Some(s), None) => format!("no listener named {s}"),
-            (None, Some(p)) => format!("no listener on port {p}"),
-            (None, None) => "the Gateway has no listeners".to_owned(),
+            (None, Some(port)) => format!("no listener on port {port}"),
+            (None, None) => "no listeners".to_owned(),
         };
         return (
             Vec::new(),
-            Err(("NoMatchingParent", format!("Gateway {}: {what}", gw.key))),
+            Err(("NoMatchingParent", format!("{what} has {missing}"))),
         );
     }
-    if candidates.iter().all(|&i| !gw.listeners[i].usable()) {
+    if candidates.iter().all(|&i| !gw.listeners[i].valid()) {
         let names: Vec<&str> = candidates
             .iter()
             .map(|&i| gw.listeners[i].name.as_str())
@@ -117,11 +140,7 @@ fn attach_one(
             Vec::new(),
             Err((
                 "NotAllowedByListeners",
-                format!(
-                    "listener {} of Gateway {} is not valid",
-                    names.join(", "),
-                    gw.key
-                ),
+                format!("listener {} of {what} is not valid", names.join(", ")),
             )),
         );
     }
@@ -129,7 +148,7 @@ fn attach_one(
         .into_iter()
         .filter(|&i| {
             let l = &gw.listeners[i];
-            l.usable() && l.allows(objects, &gw.key.namespace, route_ns)
+            l.valid() && l.allows(objects, route.kind, &route.key.namespace)
         })
         .collect();
     if allowed.is_empty() {
@@ -138,12 +157,17 @@ fn attach_one(
             Err((
                 "NotAllowedByListeners",
                 format!(
-                    "no valid listener of Gateway {} allows HTTPRoutes from namespace {route_ns}",
-                    gw.key
+                    "no valid listener of {what} allows {}s from namespace {}",
+                    route.kind, route.key.namespace
                 ),
             )),
         );
     }
+    let route_hosts: &[String] = if route.kind.has_hostnames() {
+        &route.hostnames
+    } else {
+        &[]
+    };
     let attached: Vec<Attachment> = allowed
         .into_iter()
         .filter_map(|i| {
@@ -156,10 +180,7 @@ fn attach_one(
             attached,
             Err((
                 "NoMatchingListenerHostname",
-                format!(
-                    "no listener of Gateway {} has a hostname matching the route's hostnames",
-                    gw.key
-                ),
+                format!("no listener of {what} has a hostname matching the route's hostnames"),
             )),
         );
     }

@@ -8,16 +8,22 @@
 //! precedence ([`routes`]), backends, status.
 #![forbid(unsafe_code)]
 
+pub mod addresses;
 pub mod attach;
 pub mod backends;
+pub mod certificates;
+pub mod conflicts;
 pub mod duration;
 pub mod gatewayclass;
+pub mod gateways;
 pub mod grants;
 pub mod hostnames;
+pub mod kinds;
 pub mod listeners;
 pub mod objects;
 pub mod refs;
 pub mod routes;
+pub mod routeview;
 pub mod status;
 mod translate;
 mod view;

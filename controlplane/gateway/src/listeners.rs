@@ -1,210 +1,286 @@
-//! Gateway listeners: which ones this data plane can serve, what routes
-//! they allow, and conflicts between listeners of one Gateway.
+//! One listener (of a Gateway or of a ListenerSet), analysed on its own:
+//! protocol, port, hostname, TLS certificates, the route kinds it carries
+//! and the namespaces it takes routes from. Conflicts between listeners
+//! are [`crate::conflicts`]' concern.
 
+use crate::certificates::{self, SecretRef};
+use crate::grants::From;
 use crate::hostnames::Host;
+use crate::kinds::{ListenerProtocol, RouteKind};
 use crate::objects::{ObjectKey, Objects};
-use gateway_api::gateways::{
-    Gateway, GatewayListeners, GatewayListenersAllowedRoutesNamespacesFrom,
-    GatewayListenersAllowedRoutesNamespacesSelector,
-};
-use std::collections::BTreeMap;
+use crate::refs::{GATEWAY_GROUP, LabelSelector, namespace_labels};
+use serde::{Deserialize, Serialize};
 
-pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+/// A listener as written, in a Gateway or a ListenerSet (same shape).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListenerSpec {
+    pub name: String,
+    pub port: i32,
+    pub protocol: String,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub tls: Option<TlsSpec>,
+    #[serde(default)]
+    pub allowed_routes: Option<AllowedRoutesSpec>,
+}
 
-/// The one route kind this slice serves.
-pub const HTTP_ROUTE: &str = "HTTPRoute";
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsSpec {
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub certificate_refs: Option<Vec<SecretRef>>,
+}
 
-/// Which namespaces a listener takes routes from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AllowedRoutesSpec {
+    #[serde(default)]
+    pub namespaces: Option<NamespacesSpec>,
+    #[serde(default)]
+    pub kinds: Option<Vec<KindSpec>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NamespacesSpec {
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub selector: Option<LabelSelector>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KindSpec {
+    #[serde(default)]
+    pub group: Option<String>,
+    pub kind: String,
+}
+
+/// Which namespaces a listener (or a Gateway, for ListenerSets) takes
+/// objects from.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AllowedNamespaces {
     Same,
     All,
-    Selector(GatewayListenersAllowedRoutesNamespacesSelector),
+    Selector(LabelSelector),
+    None,
 }
 
-/// One listener of one of our Gateways, analysed.
+impl AllowedNamespaces {
+    /// From the `from` / `selector` pair; `default` when `from` is unset.
+    /// An unknown `from` value allows nothing.
+    pub fn parse(from: Option<&str>, selector: Option<&LabelSelector>, default: Self) -> Self {
+        match from {
+            None => default,
+            Some("Same") => AllowedNamespaces::Same,
+            Some("All") => AllowedNamespaces::All,
+            Some("Selector") => AllowedNamespaces::Selector(selector.cloned().unwrap_or_default()),
+            Some(_) => AllowedNamespaces::None,
+        }
+    }
+
+    /// Does it allow namespace `ns`, for an owner living in `home`?
+    pub fn allows(&self, objects: &Objects, home: &str, ns: &str) -> bool {
+        match self {
+            AllowedNamespaces::Same => home == ns,
+            AllowedNamespaces::All => true,
+            AllowedNamespaces::Selector(sel) => sel.matches(&namespace_labels(objects, ns)),
+            AllowedNamespaces::None => false,
+        }
+    }
+}
+
+/// Who declares a listener.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Owner {
+    Gateway,
+    ListenerSet(ObjectKey),
+}
+
+/// (reason, message) of a condition that is not as it should be.
+pub type Problem = (&'static str, String);
+
+/// One listener, analysed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListenerInfo {
+    pub owner: Owner,
+    /// Namespace of the owner: `Same` means this namespace.
+    pub namespace: String,
     pub name: String,
     pub port: u16,
+    pub protocol: ListenerProtocol,
     pub host: Host,
-    /// `Err((reason, message))` for the Accepted condition: the listener is
-    /// not served.
-    pub accepted: Result<(), (&'static str, String)>,
-    /// `Some((reason, message))` when it conflicts with a sibling.
-    pub conflict: Option<(&'static str, String)>,
-    /// Route kinds this listener supports, as (group, kind).
-    pub supported_kinds: Vec<(String, String)>,
-    /// Route kinds it was asked for but cannot support.
+    /// `Err` for the Accepted condition: the listener is not valid.
+    pub accepted: Result<(), Problem>,
+    /// `Some` when it conflicts with another listener (set by
+    /// [`crate::conflicts::mark`]).
+    pub conflict: Option<Problem>,
+    /// Certificate references (TLS listeners that terminate).
+    pub refs: Result<(), Problem>,
+    /// Route kinds it carries, in the order asked for.
+    pub supported_kinds: Vec<RouteKind>,
+    /// Route kinds asked for that it cannot carry, as `group/kind`.
     pub invalid_kinds: Vec<String>,
     pub allowed: AllowedNamespaces,
 }
 
 impl ListenerInfo {
-    /// Does this listener carry traffic?
-    pub fn usable(&self) -> bool {
-        self.accepted.is_ok() && self.conflict.is_none()
+    /// Accepted, not conflicted, certificates resolved.
+    pub fn valid(&self) -> bool {
+        self.accepted.is_ok() && self.conflict.is_none() && self.refs.is_ok()
     }
 
-    /// Does it accept HTTPRoutes from `route_ns` (the Gateway lives in
-    /// `gateway_ns`)?
-    pub fn allows(&self, objects: &Objects, gateway_ns: &str, route_ns: &str) -> bool {
-        if !self
-            .supported_kinds
-            .iter()
-            .any(|(g, k)| g == GATEWAY_GROUP && k == HTTP_ROUTE)
-        {
-            return false;
-        }
-        match &self.allowed {
-            AllowedNamespaces::Same => gateway_ns == route_ns,
-            AllowedNamespaces::All => true,
-            AllowedNamespaces::Selector(sel) => selects(objects, sel, route_ns),
-        }
+    /// Valid and of a protocol the data plane serves.
+    pub fn served(&self) -> bool {
+        self.valid() && self.protocol.served()
+    }
+
+    /// Does it take routes of `kind` from namespace `route_ns`?
+    pub fn allows(&self, objects: &Objects, kind: RouteKind, route_ns: &str) -> bool {
+        self.supported_kinds.contains(&kind)
+            && self.allowed.allows(objects, &self.namespace, route_ns)
     }
 }
 
-/// A Gateway of ours, analysed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GatewayInfo {
-    pub key: ObjectKey,
-    pub generation: i64,
-    pub listeners: Vec<ListenerInfo>,
-}
-
-pub fn analyse(key: &ObjectKey, gw: &Gateway) -> GatewayInfo {
-    let mut listeners: Vec<ListenerInfo> = gw.spec.listeners.iter().map(listener).collect();
-    mark_conflicts(&mut listeners, &gw.spec.listeners);
-    GatewayInfo {
-        key: key.clone(),
-        generation: gw.metadata.generation.unwrap_or(1),
-        listeners,
-    }
-}
-
-fn listener(l: &GatewayListeners) -> ListenerInfo {
-    let port = u16::try_from(l.port).ok().filter(|p| *p != 0);
-    let host = Host::from_opt(l.hostname.as_deref());
-    let accepted = match (l.protocol.as_str(), port) {
-        ("HTTP", Some(_)) if !host.is_valid() => Err((
-            "Invalid",
-            format!(
-                "hostname {:?} is not a valid hostname",
-                l.hostname.as_deref().unwrap_or("")
-            ),
-        )),
-        ("HTTP", Some(_)) => Ok(()),
-        ("HTTP", None) => Err((
-            "PortUnavailable",
-            format!("port {} is not a valid TCP port", l.port),
-        )),
-        (other, _) => Err((
-            "UnsupportedProtocol",
-            format!("protocol {other} is not supported yet; only HTTP is"),
-        )),
+/// Analyse `spec`, declared by `owner` (which lives in `from.namespace`;
+/// `from` is also who refers to certificates, for ReferenceGrants).
+pub fn analyse(
+    objects: &Objects,
+    from: From<'_>,
+    owner: Owner,
+    spec: &ListenerSpec,
+) -> ListenerInfo {
+    let protocol = ListenerProtocol::parse(&spec.protocol);
+    let port = u16::try_from(spec.port).ok().filter(|p| *p != 0);
+    let host = Host::from_opt(spec.hostname.as_deref());
+    let accepted = accept(spec, &protocol, port, &host);
+    let refs = match accepted.is_ok() && terminates(spec, &protocol) {
+        true => certificates::resolve(
+            objects,
+            from,
+            spec.tls
+                .as_ref()
+                .and_then(|t| t.certificate_refs.as_deref())
+                .unwrap_or_default(),
+        ),
+        false => Ok(()),
     };
-    let allowed_routes = l.allowed_routes.as_ref();
-    let mut supported_kinds = Vec::new();
-    let mut invalid_kinds = Vec::new();
-    match allowed_routes.and_then(|a| a.kinds.as_ref()) {
-        None => supported_kinds.push((GATEWAY_GROUP.to_owned(), HTTP_ROUTE.to_owned())),
-        Some(kinds) => {
-            for k in kinds {
-                let group = k.group.as_deref().unwrap_or(GATEWAY_GROUP);
-                if group == GATEWAY_GROUP && k.kind == HTTP_ROUTE {
-                    supported_kinds.push((group.to_owned(), k.kind.clone()));
-                } else {
-                    invalid_kinds.push(format!("{group}/{}", k.kind));
-                }
-            }
-        }
-    }
+    let (mut supported_kinds, invalid_kinds) = kinds(spec, &protocol);
     if accepted.is_err() {
         supported_kinds.clear();
     }
-    let namespaces = allowed_routes.and_then(|a| a.namespaces.as_ref());
-    let allowed = match namespaces.and_then(|n| n.from.clone()) {
-        None | Some(GatewayListenersAllowedRoutesNamespacesFrom::Same) => AllowedNamespaces::Same,
-        Some(GatewayListenersAllowedRoutesNamespacesFrom::All) => AllowedNamespaces::All,
-        Some(GatewayListenersAllowedRoutesNamespacesFrom::Selector) => AllowedNamespaces::Selector(
-            namespaces
-                .and_then(|n| n.selector.clone())
-                .unwrap_or_default(),
-        ),
-    };
+    let namespaces = spec
+        .allowed_routes
+        .as_ref()
+        .and_then(|a| a.namespaces.as_ref());
+    let allowed = AllowedNamespaces::parse(
+        namespaces.and_then(|n| n.from.as_deref()),
+        namespaces.and_then(|n| n.selector.as_ref()),
+        AllowedNamespaces::Same,
+    );
     ListenerInfo {
-        name: l.name.clone(),
+        owner,
+        namespace: from.namespace.to_owned(),
+        name: spec.name.clone(),
         port: port.unwrap_or(0),
+        protocol,
         host,
         accepted,
         conflict: None,
+        refs,
         supported_kinds,
         invalid_kinds,
         allowed,
     }
 }
 
-/// Listeners of one Gateway on the same port conflict when their protocols
-/// differ, or when they share protocol and hostname.
-fn mark_conflicts(infos: &mut [ListenerInfo], specs: &[GatewayListeners]) {
-    let mut by_port: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
-    for (i, l) in specs.iter().enumerate() {
-        by_port.entry(l.port).or_default().push(i);
-    }
-    for idx in by_port.values() {
-        for &i in idx {
-            for &j in idx {
-                if i == j || infos[i].conflict.is_some() {
-                    continue;
-                }
-                if specs[i].protocol != specs[j].protocol {
-                    infos[i].conflict = Some((
-                        "ProtocolConflict",
-                        format!(
-                            "listener {} uses the same port with another protocol",
-                            specs[j].name
-                        ),
-                    ));
-                } else if infos[i].host == infos[j].host {
-                    infos[i].conflict = Some((
-                        "HostnameConflict",
-                        format!("listener {} uses the same port and hostname", specs[j].name),
-                    ));
-                }
-            }
+fn tls_mode(spec: &ListenerSpec) -> &str {
+    spec.tls
+        .as_ref()
+        .and_then(|t| t.mode.as_deref())
+        .unwrap_or("Terminate")
+}
+
+/// Does the listener terminate TLS (and so need certificates)? HTTPS
+/// always; TLS when its mode says Terminate (its default is Passthrough).
+fn terminates(spec: &ListenerSpec, protocol: &ListenerProtocol) -> bool {
+    match protocol {
+        ListenerProtocol::Https => true,
+        ListenerProtocol::Tls => {
+            spec.tls.as_ref().and_then(|t| t.mode.as_deref()) == Some("Terminate")
         }
+        _ => false,
     }
 }
 
-/// Label selector over a namespace's labels. Kubernetes labels every
-/// namespace with `kubernetes.io/metadata.name`; a namespace without an
-/// object here carries only that label.
-fn selects(
-    objects: &Objects,
-    sel: &GatewayListenersAllowedRoutesNamespacesSelector,
-    ns: &str,
-) -> bool {
-    let mut labels: BTreeMap<String, String> = objects
-        .namespaces
-        .get(&ObjectKey::new("", ns))
-        .and_then(|n| n.metadata.labels.clone())
-        .unwrap_or_default();
-    labels.insert("kubernetes.io/metadata.name".to_owned(), ns.to_owned());
-    let labels_ok = sel
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
-    let exprs_ok = sel.match_expressions.iter().flatten().all(|e| {
-        let values = e.values.as_deref().unwrap_or_default();
-        let value = labels.get(&e.key);
-        match e.operator.as_str() {
-            "In" => value.is_some_and(|v| values.contains(v)),
-            "NotIn" => value.is_none_or(|v| !values.contains(v)),
-            "Exists" => value.is_some(),
-            "DoesNotExist" => value.is_none(),
-            _ => false,
+fn accept(
+    spec: &ListenerSpec,
+    protocol: &ListenerProtocol,
+    port: Option<u16>,
+    host: &Host,
+) -> Result<(), Problem> {
+    if let ListenerProtocol::Other(p) = protocol {
+        return Err((
+            "UnsupportedProtocol",
+            format!("protocol {p:?} is not supported; HTTP, HTTPS, TLS, TCP and UDP are"),
+        ));
+    }
+    if port.is_none() {
+        return Err((
+            "PortUnavailable",
+            format!("port {} is not a valid port", spec.port),
+        ));
+    }
+    if protocol.uses_hostname() && !host.is_valid() {
+        return Err((
+            "UnsupportedValue",
+            format!(
+                "hostname {:?} is not a valid hostname",
+                spec.hostname.as_deref().unwrap_or("")
+            ),
+        ));
+    }
+    match (protocol, &spec.tls) {
+        (ListenerProtocol::Https, None) => Err((
+            "UnsupportedValue",
+            "an HTTPS listener needs a tls section with certificateRefs".to_owned(),
+        )),
+        (ListenerProtocol::Https, Some(_)) if tls_mode(spec) != "Terminate" => Err((
+            "UnsupportedValue",
+            format!(
+                "tls.mode {} is not allowed on an HTTPS listener; HTTPS terminates TLS",
+                tls_mode(spec)
+            ),
+        )),
+        (ListenerProtocol::Http | ListenerProtocol::Tcp | ListenerProtocol::Udp, Some(_)) => Err((
+            "UnsupportedValue",
+            format!("a {protocol} listener must not have a tls section"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// (supported, invalid) route kinds: the kinds asked for in
+/// `allowedRoutes.kinds` that the protocol carries, else all it carries.
+fn kinds(spec: &ListenerSpec, protocol: &ListenerProtocol) -> (Vec<RouteKind>, Vec<String>) {
+    let carried = protocol.route_kinds();
+    let Some(asked) = spec.allowed_routes.as_ref().and_then(|a| a.kinds.as_ref()) else {
+        return (carried.to_vec(), Vec::new());
+    };
+    let mut supported = Vec::new();
+    let mut invalid = Vec::new();
+    for k in asked {
+        let group = k.group.as_deref().unwrap_or(GATEWAY_GROUP);
+        match RouteKind::from_name(&k.kind) {
+            Some(kind) if group == GATEWAY_GROUP && carried.contains(&kind) => {
+                if !supported.contains(&kind) {
+                    supported.push(kind);
+                }
+            }
+            _ => invalid.push(format!("{group}/{}", k.kind)),
         }
-    });
-    labels_ok && exprs_ok
+    }
+    (supported, invalid)
 }

@@ -1,15 +1,22 @@
 //! Status stanzas as Kubernetes stores them: conditions with the spec's
 //! types and reasons, observedGeneration, stable lastTransitionTime.
 
+use crate::addresses;
 use crate::attach::ParentOutcome;
 use crate::gatewayclass::CONTROLLER_NAME;
-use crate::listeners::GatewayInfo;
+use crate::gateways::{GatewayInfo, ListenerSetInfo};
+use crate::kinds::RouteKind;
+use crate::listeners::{ListenerInfo, Owner};
 use crate::objects::ObjectKey;
+use crate::refs::GATEWAY_GROUP;
 use gateway_api::gatewayclasses::GatewayClassStatus;
 use gateway_api::gateways::{
     GatewayStatus, GatewayStatusListeners, GatewayStatusListenersSupportedKinds,
 };
 use gateway_api::httproutes::{HttpRouteStatus, HttpRouteStatusParents};
+use gateway_api::listenersets::{
+    ListenerSetStatus, ListenerSetStatusListeners, ListenerSetStatusListenersSupportedKinds,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use serde::Serialize;
 
@@ -46,7 +53,10 @@ impl ObjectStatus {
 pub enum Status {
     GatewayClass(GatewayClassStatus),
     Gateway(GatewayStatus),
+    /// The status of a route of any kind (their `status.parents` share
+    /// this shape); [`ObjectStatus::kind`] says which kind.
     HttpRoute(HttpRouteStatus),
+    ListenerSet(ListenerSetStatus),
 }
 
 /// Everything the status depends on besides the objects.
@@ -59,6 +69,11 @@ pub struct StatusInputs {
     /// The statuses written last time: a condition whose status did not
     /// change keeps its lastTransitionTime.
     pub previous: Vec<ObjectStatus>,
+    /// The address clients reach the data plane at (an IP, or a hostname),
+    /// reported in every Gateway's `status.addresses`. The data plane binds
+    /// all local addresses, so only the caller knows which one is public;
+    /// without it Gateways are not Programmed (AddressNotAssigned).
+    pub gateway_address: Option<String>,
 }
 
 impl StatusInputs {
@@ -68,7 +83,14 @@ impl StatusInputs {
             programmed,
             now: Time(k8s_openapi::jiff::Timestamp::now()),
             previous,
+            gateway_address: None,
         }
+    }
+
+    /// The same inputs with the data plane's public address.
+    pub fn with_gateway_address(mut self, address: impl Into<String>) -> Self {
+        self.gateway_address = Some(address.into());
+        self
     }
 }
 
@@ -78,6 +100,7 @@ impl Default for StatusInputs {
             programmed: false,
             now: Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
             previous: Vec::new(),
+            gateway_address: None,
         }
     }
 }
@@ -128,7 +151,81 @@ pub(crate) fn gateway_class(
     )
 }
 
-/// `attached[i]` is the number of routes attached to listener `i`.
+/// Conditions and supported kinds of one listener, whoever declares it.
+fn listener_conditions(
+    c: &Cond<'_>,
+    l: &ListenerInfo,
+    inputs: &StatusInputs,
+) -> (Vec<Condition>, Vec<(String, String)>) {
+    let mut conds = Vec::new();
+    conds.push(match (&l.conflict, &l.accepted) {
+        (Some((reason, msg)), _) => c.make("Accepted", false, reason, msg.clone()),
+        (None, Err((reason, msg))) => c.make("Accepted", false, reason, msg.clone()),
+        (None, Ok(())) => c.make("Accepted", true, "Accepted", "listener accepted"),
+    });
+    conds.push(match (&l.conflict, &l.accepted, &l.refs) {
+        (Some((reason, msg)), _, _) => c.make("Programmed", false, reason, msg.clone()),
+        (None, Err(_), _) => c.make("Programmed", false, "Invalid", "listener is not valid"),
+        (None, Ok(()), Err(_)) => c.make(
+            "Programmed",
+            false,
+            "Invalid",
+            "listener references do not resolve",
+        ),
+        _ if !l.protocol.served() => c.make(
+            "Programmed",
+            false,
+            "UnsupportedProtocol",
+            format!(
+                "the data plane does not serve {} listeners yet; only HTTP is served",
+                l.protocol
+            ),
+        ),
+        _ if inputs.programmed => c.make(
+            "Programmed",
+            true,
+            "Programmed",
+            "listener programmed in the data plane",
+        ),
+        _ => c.make(
+            "Programmed",
+            false,
+            "Pending",
+            "waiting for the data plane to adopt the configuration",
+        ),
+    });
+    conds.push(match &l.refs {
+        Err((reason, msg)) => c.make("ResolvedRefs", false, reason, msg.clone()),
+        Ok(()) if !l.invalid_kinds.is_empty() => c.make(
+            "ResolvedRefs",
+            false,
+            "InvalidRouteKinds",
+            format!(
+                "route kinds not supported on this listener: {}",
+                l.invalid_kinds.join(", ")
+            ),
+        ),
+        Ok(()) => c.make(
+            "ResolvedRefs",
+            true,
+            "ResolvedRefs",
+            "all references resolved",
+        ),
+    });
+    conds.push(match &l.conflict {
+        None => c.make("Conflicted", false, "NoConflicts", "no conflicts"),
+        Some((reason, msg)) => c.make("Conflicted", true, reason, msg.clone()),
+    });
+    let kinds = l
+        .supported_kinds
+        .iter()
+        .map(|k| (GATEWAY_GROUP.to_owned(), k.name().to_owned()))
+        .collect();
+    (conds, kinds)
+}
+
+/// `attached[i]` is the number of routes attached to listener `i` of
+/// `gw.listeners`.
 pub(crate) fn gateway(gw: &GatewayInfo, attached: &[i32], inputs: &StatusInputs) -> ObjectStatus {
     let c = Cond {
         generation: gw.generation,
@@ -139,48 +236,9 @@ pub(crate) fn gateway(gw: &GatewayInfo, attached: &[i32], inputs: &StatusInputs)
         _ => None,
     };
     let mut listeners = Vec::new();
-    for (i, l) in gw.listeners.iter().enumerate() {
-        let mut conds = Vec::new();
-        conds.push(match &l.accepted {
-            Ok(()) => c.make("Accepted", true, "Accepted", "listener accepted"),
-            Err((reason, msg)) => c.make("Accepted", false, reason, msg.clone()),
-        });
-        conds.push(if !l.usable() {
-            c.make("Programmed", false, "Invalid", "listener is not valid")
-        } else if inputs.programmed {
-            c.make(
-                "Programmed",
-                true,
-                "Programmed",
-                "listener programmed in the data plane",
-            )
-        } else {
-            c.make(
-                "Programmed",
-                false,
-                "Pending",
-                "waiting for the data plane to adopt the configuration",
-            )
-        });
-        conds.push(if l.invalid_kinds.is_empty() {
-            c.make(
-                "ResolvedRefs",
-                true,
-                "ResolvedRefs",
-                "all references resolved",
-            )
-        } else {
-            c.make(
-                "ResolvedRefs",
-                false,
-                "InvalidRouteKinds",
-                format!("unsupported route kinds: {}", l.invalid_kinds.join(", ")),
-            )
-        });
-        conds.push(match &l.conflict {
-            None => c.make("Conflicted", false, "NoConflicts", "no conflicts"),
-            Some((reason, msg)) => c.make("Conflicted", true, reason, msg.clone()),
-        });
+    for i in gw.owned_by(&Owner::Gateway) {
+        let l = &gw.listeners[i];
+        let (mut conds, kinds) = listener_conditions(&c, l, inputs);
         if let Some(p) = prev
             .and_then(|p| p.listeners.as_ref())
             .and_then(|ls| ls.iter().find(|x| x.name == l.name))
@@ -192,30 +250,63 @@ pub(crate) fn gateway(gw: &GatewayInfo, attached: &[i32], inputs: &StatusInputs)
             conditions: conds,
             name: l.name.clone(),
             supported_kinds: Some(
-                l.supported_kinds
-                    .iter()
+                kinds
+                    .into_iter()
                     .map(|(g, k)| GatewayStatusListenersSupportedKinds {
-                        group: Some(g.clone()),
-                        kind: k.clone(),
+                        group: Some(g),
+                        kind: k,
                     })
                     .collect(),
             ),
         });
     }
-    let usable = gw.listeners.iter().filter(|l| l.usable()).count();
-    let all = gw.listeners.len();
-    let accepted = if usable == all {
+    let own: Vec<&ListenerInfo> = gw
+        .owned_by(&Owner::Gateway)
+        .map(|i| &gw.listeners[i])
+        .collect();
+    let valid = own.iter().filter(|l| l.valid()).count();
+    let served = own.iter().filter(|l| l.served()).count();
+    let all = own.len();
+    let addresses = addresses::check(&gw.addresses, inputs.gateway_address.as_deref());
+    let accepted = if let Err((reason, msg)) = &addresses.accepted {
+        c.make("Accepted", false, reason, msg.clone())
+    } else if valid == all {
         c.make("Accepted", true, "Accepted", "gateway accepted")
     } else {
+        let invalid: Vec<&str> = own
+            .iter()
+            .filter(|l| !l.valid())
+            .map(|l| l.name.as_str())
+            .collect();
         c.make(
             "Accepted",
-            usable > 0,
+            valid > 0,
             "ListenersNotValid",
-            format!("{} of {all} listeners are not valid", all - usable),
+            format!(
+                "{} of {all} listeners are not valid: {}",
+                all - valid,
+                invalid.join(", ")
+            ),
         )
     };
-    let programmed = if usable == 0 {
+    let programmed = if let Err((_, msg)) = &addresses.accepted {
+        c.make(
+            "Programmed",
+            false,
+            "Invalid",
+            format!("the Gateway is not accepted: {msg}"),
+        )
+    } else if valid == 0 {
         c.make("Programmed", false, "Invalid", "no valid listener")
+    } else if served == 0 {
+        c.make(
+            "Programmed",
+            false,
+            "Invalid",
+            "no valid listener uses a protocol the data plane serves (HTTP)",
+        )
+    } else if let Err((reason, msg)) = &addresses.usable {
+        c.make("Programmed", false, reason, msg.clone())
     } else if inputs.programmed {
         c.make(
             "Programmed",
@@ -237,8 +328,107 @@ pub(crate) fn gateway(gw: &GatewayInfo, attached: &[i32], inputs: &StatusInputs)
         "Gateway",
         &gw.key,
         Status::Gateway(GatewayStatus {
-            addresses: None,
-            attached_listener_sets: None,
+            addresses: (!addresses.status.is_empty()).then_some(addresses.status),
+            attached_listener_sets: Some(i32::try_from(gw.listener_sets.len()).unwrap_or(i32::MAX)),
+            conditions: Some(conditions),
+            listeners: Some(listeners),
+        }),
+    )
+}
+
+/// The status of a ListenerSet whose parent is one of our Gateways.
+pub(crate) fn listener_set(
+    ls: &ListenerSetInfo,
+    gw: Option<&GatewayInfo>,
+    attached: &[i32],
+    inputs: &StatusInputs,
+) -> ObjectStatus {
+    let c = Cond {
+        generation: ls.generation,
+        now: &inputs.now,
+    };
+    let prev = match previous(inputs, "ListenerSet", &ls.key) {
+        Some(Status::ListenerSet(p)) => Some(p),
+        _ => None,
+    };
+    let owner = Owner::ListenerSet(ls.key.clone());
+    let mut listeners = Vec::new();
+    let mut valid = 0;
+    let mut all = 0;
+    if let (Ok(()), Some(gw)) = (&ls.allowed, gw) {
+        for i in gw.owned_by(&owner) {
+            let l = &gw.listeners[i];
+            all += 1;
+            valid += usize::from(l.valid());
+            let (mut conds, kinds) = listener_conditions(&c, l, inputs);
+            if let Some(p) = prev
+                .and_then(|p| p.listeners.as_ref())
+                .and_then(|ps| ps.iter().find(|x| x.name == l.name))
+            {
+                carry(Some(&p.conditions), &mut conds);
+            }
+            listeners.push(ListenerSetStatusListeners {
+                attached_routes: attached.get(i).copied().unwrap_or(0),
+                conditions: conds,
+                name: l.name.clone(),
+                supported_kinds: Some(
+                    kinds
+                        .into_iter()
+                        .map(|(g, k)| ListenerSetStatusListenersSupportedKinds {
+                            group: Some(g),
+                            kind: k,
+                        })
+                        .collect(),
+                ),
+            });
+        }
+    }
+    let mut conditions = match &ls.allowed {
+        Err((reason, msg)) => vec![
+            c.make("Accepted", false, reason, msg.clone()),
+            c.make("Programmed", false, reason, msg.clone()),
+        ],
+        Ok(()) if valid == 0 => {
+            let msg = "no listener of the ListenerSet is valid";
+            vec![
+                c.make("Accepted", false, "ListenersNotValid", msg),
+                c.make("Programmed", false, "ListenersNotValid", msg),
+            ]
+        }
+        Ok(()) => {
+            let accepted = if valid == all {
+                c.make("Accepted", true, "Accepted", "ListenerSet accepted")
+            } else {
+                c.make(
+                    "Accepted",
+                    true,
+                    "ListenersNotValid",
+                    format!("{} of {all} listeners are not valid", all - valid),
+                )
+            };
+            let programmed = if inputs.programmed {
+                c.make(
+                    "Programmed",
+                    true,
+                    "Programmed",
+                    "programmed in the data plane",
+                )
+            } else {
+                c.make(
+                    "Programmed",
+                    false,
+                    "Pending",
+                    "waiting for the data plane to adopt the configuration",
+                )
+            };
+            vec![accepted, programmed]
+        }
+    };
+    carry(prev.and_then(|p| p.conditions.as_deref()), &mut conditions);
+    ObjectStatus::new(
+        "ListenerSet",
+        &ls.key,
+        Status::ListenerSet(ListenerSetStatus {
             conditions: Some(conditions),
             listeners: Some(listeners),
         }),
@@ -253,9 +443,14 @@ pub(crate) struct RouteVerdict<'a> {
     pub rules: usize,
     /// First unresolved reference: (reason, message).
     pub unresolved: Option<(&'static str, &'a str)>,
+    /// Does the data plane serve this kind of route?
+    pub served: bool,
+    /// Parent entries of other controllers, kept as they are.
+    pub others: &'a [HttpRouteStatusParents],
 }
 
-pub(crate) fn http_route(
+pub(crate) fn route(
+    kind: RouteKind,
     key: &ObjectKey,
     parents: &[ParentOutcome],
     verdict: &RouteVerdict<'_>,
@@ -265,7 +460,7 @@ pub(crate) fn http_route(
         generation: verdict.generation,
         now: &inputs.now,
     };
-    let prev = match previous(inputs, "HTTPRoute", key) {
+    let prev = match previous(inputs, kind.name(), key) {
         Some(Status::HttpRoute(p)) => Some(p),
         _ => None,
     };
@@ -280,6 +475,12 @@ pub(crate) fn http_route(
                 false,
                 "UnsupportedValue",
                 verdict.invalid_rules.join("; "),
+            ),
+            Ok(()) if !verdict.served => c.make(
+                "Accepted",
+                true,
+                "Accepted",
+                format!("route accepted; the data plane does not serve {kind}s yet"),
             ),
             Ok(()) => c.make("Accepted", true, "Accepted", "route accepted"),
         });
@@ -310,8 +511,9 @@ pub(crate) fn http_route(
             parent_ref: p.parent_ref.clone(),
         });
     }
+    out.extend(verdict.others.iter().cloned());
     ObjectStatus::new(
-        "HTTPRoute",
+        kind.name(),
         key,
         Status::HttpRoute(HttpRouteStatus { parents: out }),
     )

@@ -3,12 +3,14 @@
 use crate::attach::{self, ParentOutcome};
 use crate::backends::{self, ResolvedBackends, Target};
 use crate::gatewayclass;
+use crate::gateways::{self, GatewayInfo};
 use crate::grants;
 use crate::hostnames::Host;
-use crate::listeners::{self, GatewayInfo};
+use crate::kinds::RouteKind;
 use crate::objects::{ObjectKey, Objects};
 use crate::refs;
 use crate::routes::{self, CompiledRule};
+use crate::routeview::{self, RouteView, Rule};
 use crate::status::{self, ObjectStatus, RouteVerdict, StatusInputs};
 use gateway_api::httproutes::HttpRouteRules;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -24,18 +26,21 @@ use std::net::{IpAddr, Ipv4Addr};
 pub struct Translation {
     /// Generation 0: the publisher sets it.
     pub snapshot: Snapshot,
-    /// Per object of ours, the status stanza; GatewayClasses, then
-    /// Gateways, then HTTPRoutes, each in key order.
+    /// Per object of ours, the status stanza: GatewayClasses, Gateways,
+    /// ListenerSets, then routes (HTTP, GRPC, TLS, TCP, UDP), each in key
+    /// order.
     pub status: Vec<ObjectStatus>,
 }
 
 /// Translate with default status inputs: not yet programmed, transition
-/// times at the Unix epoch, no previous status.
+/// times at the Unix epoch, no previous status, no known address.
 pub fn translate(objects: &Objects) -> Translation {
     translate_with(objects, &StatusInputs::default())
 }
 
 struct RuleInfo {
+    /// `{route}/rule/{name or index}`.
+    name: String,
     compiled: Result<CompiledRule, String>,
     backends: ResolvedBackends,
 }
@@ -57,83 +62,129 @@ struct Entry<'a> {
     route: &'a RouteInfo,
 }
 
+/// The rules of an HTTPRoute, compiled, with their backends.
+fn http_rules(objects: &Objects, view: &RouteView) -> Vec<RuleInfo> {
+    let default_rules = [HttpRouteRules::default()];
+    let spec = objects.http_routes.get(&view.key).map(|r| &r.spec);
+    let rules_spec = match spec.and_then(|s| s.rules.as_deref()) {
+        None | Some([]) => &default_rules[..],
+        Some(r) => r,
+    };
+    rules_spec
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RuleInfo {
+            name: match r.name.as_deref() {
+                Some(n) if !n.is_empty() => format!("{}/rule/{n}", view.key),
+                _ => format!("{}/rule/{i}", view.key),
+            },
+            compiled: routes::compile_rule(r),
+            backends: resolve_rule(objects, view, view.rules.get(i)),
+        })
+        .collect()
+}
+
+fn resolve_rule(objects: &Objects, view: &RouteView, rule: Option<&Rule>) -> ResolvedBackends {
+    backends::resolve(
+        objects,
+        grants::From {
+            group: refs::GATEWAY_GROUP,
+            kind: view.kind.name(),
+            namespace: &view.key.namespace,
+        },
+        rule.and_then(|r| r.backend_refs.as_deref())
+            .unwrap_or_default(),
+    )
+}
+
 pub fn translate_with(objects: &Objects, inputs: &StatusInputs) -> Translation {
     let classes = gatewayclass::ours(objects);
-    let gateways: BTreeMap<ObjectKey, GatewayInfo> = gatewayclass::our_gateways(objects, &classes)
-        .into_iter()
-        .filter_map(|k| {
-            let g = objects.gateways.get(&k)?;
-            Some((k.clone(), listeners::analyse(&k, g)))
-        })
-        .collect();
+    let (gateways, sets) = gateways::analyse(objects);
 
     let mut routes = Vec::new();
     let mut status_routes = Vec::new();
-    for (key, route) in &objects.http_routes {
-        let parents = attach::attach(objects, &gateways, key, route);
+    // Routes of every kind count in attachedRoutes; only HTTPRoutes on
+    // served listeners reach the IR.
+    let mut attached: BTreeMap<(ObjectKey, usize), BTreeSet<(RouteKind, ObjectKey)>> =
+        BTreeMap::new();
+    for view in routeview::collect(objects) {
+        let parents = attach::attach(objects, &gateways, &sets, &view);
         if parents.is_empty() {
             continue;
         }
-        let default_rules = [HttpRouteRules::default()];
-        let rules_spec = match route.spec.rules.as_deref() {
-            None | Some([]) => &default_rules[..],
-            Some(r) => r,
+        let rules = if view.kind == RouteKind::Http {
+            http_rules(objects, &view)
+        } else {
+            view.rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RuleInfo {
+                    name: format!("{}/rule/{i}", view.key),
+                    compiled: Err("not an HTTPRoute".to_owned()),
+                    backends: resolve_rule(objects, &view, Some(r)),
+                })
+                .collect()
         };
-        let rules: Vec<RuleInfo> = rules_spec
-            .iter()
-            .map(|r| RuleInfo {
-                compiled: routes::compile_rule(r),
-                backends: backends::resolve(
-                    objects,
-                    grants::From {
-                        group: refs::GATEWAY_GROUP,
-                        kind: "HTTPRoute",
-                        namespace: &key.namespace,
-                    },
-                    &r.backend_refs
-                        .iter()
-                        .flatten()
-                        .filter_map(refs::reshape)
-                        .collect::<Vec<_>>(),
-                ),
-            })
-            .collect();
-        let invalid_rules: Vec<String> = rules
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| r.compiled.as_ref().err().map(|e| format!("rule {i}: {e}")))
-            .collect();
+        let invalid_rules: Vec<String> = if view.kind == RouteKind::Http {
+            rules
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.compiled.as_ref().err().map(|e| format!("rule {i}: {e}")))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let unresolved = rules
             .iter()
             .flat_map(|r| r.backends.problems.first())
             .next()
             .map(|p| (p.reason, p.message.as_str()));
         let verdict = RouteVerdict {
-            generation: route.metadata.generation.unwrap_or(1),
-            rules: rules.len(),
+            generation: view.generation,
+            rules: if view.kind == RouteKind::Http {
+                rules.len()
+            } else {
+                0
+            },
             invalid_rules,
             unresolved,
+            served: view.kind == RouteKind::Http,
+            others: &view.others,
         };
-        status_routes.push(status::http_route(key, &parents, &verdict, inputs));
-        let serves = rules.iter().any(|r| r.compiled.is_ok());
-        routes.push(RouteInfo {
-            key: key.clone(),
-            created: route.metadata.creation_timestamp.clone(),
-            rules,
-            parents,
-            serves,
-        });
+        status_routes.push(status::route(
+            view.kind, &view.key, &parents, &verdict, inputs,
+        ));
+        let serves = view.kind == RouteKind::Http && rules.iter().any(|r| r.compiled.is_ok());
+        let counted = serves || view.kind != RouteKind::Http;
+        for p in parents.iter().filter(|p| p.accepted.is_ok() && counted) {
+            for a in &p.attached {
+                attached
+                    .entry((p.gateway.clone(), a.listener))
+                    .or_default()
+                    .insert((view.kind, view.key.clone()));
+            }
+        }
+        if serves {
+            routes.push(RouteInfo {
+                key: view.key.clone(),
+                created: view.created.clone(),
+                rules,
+                parents,
+                serves,
+            });
+        }
     }
 
     let mut entries: Vec<Entry<'_>> = Vec::new();
-    let mut attached: BTreeMap<(&ObjectKey, usize), BTreeSet<&ObjectKey>> = BTreeMap::new();
     for r in routes.iter().filter(|r| r.serves) {
         for p in r.parents.iter().filter(|p| p.accepted.is_ok()) {
             for a in &p.attached {
-                attached
-                    .entry((&p.gateway, a.listener))
-                    .or_default()
-                    .insert(&r.key);
+                let Some(gw) = gateways.get(&p.gateway) else {
+                    continue;
+                };
+                if !gw.listeners[a.listener].served() {
+                    continue;
+                }
                 entries.push(Entry {
                     gateway: &p.gateway,
                     listener: a.listener,
@@ -164,15 +215,22 @@ pub fn translate_with(objects: &Objects, inputs: &StatusInputs) -> Translation {
             .unwrap_or(1);
         status.push(status::gateway_class(key, generation, inputs));
     }
-    for (key, gw) in &gateways {
-        let counts: Vec<i32> = (0..gw.listeners.len())
+    let counts = |gw: &GatewayInfo| -> Vec<i32> {
+        (0..gw.listeners.len())
             .map(|i| {
                 attached
-                    .get(&(key, i))
+                    .get(&(gw.key.clone(), i))
                     .map_or(0, |s| i32::try_from(s.len()).unwrap_or(i32::MAX))
             })
-            .collect();
-        status.push(status::gateway(gw, &counts, inputs));
+            .collect()
+    };
+    for gw in gateways.values() {
+        status.push(status::gateway(gw, &counts(gw), inputs));
+    }
+    for ls in &sets {
+        let gw = gateways.get(&ls.gateway);
+        let c = gw.map(counts).unwrap_or_default();
+        status.push(status::listener_set(ls, gw, &c, inputs));
     }
     status.extend(status_routes);
 
@@ -207,7 +265,7 @@ fn build_listeners(
     // Gateway listeners by port: (gateway, listener index, hostname).
     let mut ports: BTreeMap<u16, Vec<(&ObjectKey, usize, &Host)>> = BTreeMap::new();
     for (key, gw) in gateways {
-        for (i, l) in gw.listeners.iter().enumerate().filter(|(_, l)| l.usable()) {
+        for (i, l) in gw.listeners.iter().enumerate().filter(|(_, l)| l.served()) {
             ports.entry(l.port).or_default().push((key, i, &l.host));
         }
     }
@@ -313,7 +371,7 @@ fn virtual_host(
     let routes = cands
         .into_iter()
         .map(|c| Route {
-            name: format!("{}/rule/{}/match/{}", c.route.key, c.rule, c.matched),
+            name: format!("{}/match/{}", c.route.rules[c.rule].name, c.matched),
             matches: vec![c.m.clone()],
             filters: c.compiled.filters.clone(),
             action: action(c.backends, index),

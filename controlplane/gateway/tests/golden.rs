@@ -1,12 +1,17 @@
 //! Golden tests: every `testdata/<name>.in.yaml` is loaded and translated;
 //! the load errors, the IR snapshot and the statuses, as YAML, must equal
 //! `testdata/<name>.out.yaml`. `UPDATE_GOLDEN=1` rewrites the outputs.
+//! Status inputs: not yet programmed, times at the epoch, and the data
+//! plane reachable at [`ADDRESS`].
 
 use serde::Serialize;
-use shardgate_gateway::{ObjectStatus, Objects, translate};
+use shardgate_gateway::{ObjectStatus, Objects, StatusInputs, translate_with};
 use shardgate_ir::Snapshot;
 use std::fs;
 use std::path::Path;
+
+/// The data plane's address in every golden case (TEST-NET-1).
+const ADDRESS: &str = "192.0.2.10";
 
 #[derive(Serialize)]
 struct Golden<'a> {
@@ -18,7 +23,8 @@ struct Golden<'a> {
 fn render(name: &str, input: &str) -> Result<String, String> {
     let mut objects = Objects::new();
     objects.load_str(&format!("{name}.in.yaml"), input);
-    let t = translate(&objects);
+    let inputs = StatusInputs::default().with_gateway_address(ADDRESS);
+    let t = translate_with(&objects, &inputs);
     shardgate_ir::validate(&t.snapshot)
         .map_err(|e| format!("{name}: IR does not validate: {e}"))?;
     let decoded = shardgate_ir::decode(&shardgate_ir::encode(&t.snapshot))
@@ -26,7 +32,7 @@ fn render(name: &str, input: &str) -> Result<String, String> {
     if decoded != t.snapshot {
         return Err(format!("{name}: IR changed through encode/decode"));
     }
-    if translate(&objects) != t {
+    if translate_with(&objects, &inputs) != t {
         return Err(format!("{name}: translation is not deterministic"));
     }
     let golden = Golden {

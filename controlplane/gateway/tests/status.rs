@@ -66,6 +66,7 @@ fn programmed_flips_and_only_changed_conditions_move_in_time() {
             programmed: false,
             now: at(100),
             previous: Vec::new(),
+            gateway_address: Some("192.0.2.1".to_owned()),
         },
     );
     let c1 = gateway_conditions(&first.status);
@@ -78,6 +79,7 @@ fn programmed_flips_and_only_changed_conditions_move_in_time() {
             programmed: true,
             now: at(200),
             previous: first.status.clone(),
+            gateway_address: Some("192.0.2.1".to_owned()),
         },
     );
     let c2 = gateway_conditions(&second.status);

@@ -17,6 +17,13 @@ use std::time::{Duration, Instant};
 const POLL_WAITING: Duration = Duration::from_millis(20);
 const POLL_SETTLED: Duration = Duration::from_millis(500);
 
+/// The address Gateways report in `status.addresses`. The data plane binds
+/// every listener on all local addresses of this host, so loopback always
+/// reaches it (the all-in-one and conformance set-ups run their clients
+/// here). A deployment behind another address needs a configuration field
+/// for it; `Config` has none yet.
+const GATEWAY_ADDRESS: &str = "127.0.0.1";
+
 pub struct Control {
     shared: Arc<Shared>,
     publisher: Publisher,
@@ -175,6 +182,7 @@ impl Control {
 
     fn inputs(&self, programmed: bool) -> StatusInputs {
         StatusInputs::at_now(programmed, self.shared.view().status.clone())
+            .with_gateway_address(GATEWAY_ADDRESS)
     }
 }
 
