@@ -200,19 +200,8 @@ fn address_assertions(t: &TestCase) -> Vec<StatusAssertion> {
             kind: "Gateway".into(),
             namespace: Some(g.namespace.clone()),
             name: g.name.clone(),
-            listener: None,
-            conditions: Vec::new(),
-            parent: None,
-            ancestor: None,
-            no_accepted_parents: false,
-            zero_routes: false,
-            listeners_exact: None,
-            attached_listener_sets: None,
             has_address: true,
-            latest_observed_generation: false,
-            generation_changed: false,
-            status_addresses: None,
-            case: None,
+            ..assertion_template()
         })
         .collect()
 }
@@ -376,7 +365,7 @@ pub fn setup_check(sh: &mut Shared<'_>) -> Result<(), String> {
         name: sh.opts.gateway_class.clone(),
         conditions: accepted_programmed[..1].to_vec(),
         latest_observed_generation: true,
-        ..address_assertions_template()
+        ..assertion_template()
     };
     list.push(class);
     for (key, gw) in w.store.of_kind("Gateway") {
@@ -390,7 +379,7 @@ pub fn setup_check(sh: &mut Shared<'_>) -> Result<(), String> {
             namespace: Some(key.namespace.clone()),
             name: key.name.clone(),
             conditions: accepted_programmed.clone(),
-            ..address_assertions_template()
+            ..assertion_template()
         });
     }
     let before = generations(&w.store);
@@ -407,7 +396,7 @@ pub fn setup_check(sh: &mut Shared<'_>) -> Result<(), String> {
     r
 }
 
-fn address_assertions_template() -> StatusAssertion {
+fn assertion_template() -> StatusAssertion {
     StatusAssertion {
         kind: String::new(),
         namespace: None,

@@ -13,7 +13,8 @@ const GROUP: &str = "gateway.networking.k8s.io";
 /// Everything a status check looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct StatusView<'a> {
-    /// `/status` documents: `{kind, namespace?, name, status}`.
+    /// `/status` documents: the objects with their `status` (Kubernetes
+    /// shape, `metadata.name`), or `{kind, namespace?, name, status}`.
     pub docs: &'a [Value],
     pub store: &'a Store,
     /// controllerName of the GatewayClass under test.
@@ -27,9 +28,15 @@ impl StatusView<'_> {
         self.docs
             .iter()
             .find(|d| {
+                // Whole objects (metadata.name) or `{kind, namespace, name}`.
+                let meta = if d["metadata"].is_object() {
+                    &d["metadata"]
+                } else {
+                    *d
+                };
                 d["kind"].as_str() == Some(key.kind.as_str())
-                    && d["name"].as_str() == Some(key.name.as_str())
-                    && d["namespace"].as_str().unwrap_or("") == key.namespace
+                    && meta["name"].as_str() == Some(key.name.as_str())
+                    && meta["namespace"].as_str().unwrap_or("") == key.namespace
             })
             .map(|d| &d["status"])
             .ok_or_else(|| format!("{key}: no status reported"))
