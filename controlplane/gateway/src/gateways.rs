@@ -22,6 +22,9 @@ pub struct GatewayInfo {
     /// Attached ListenerSets, in precedence order.
     pub listener_sets: Vec<ObjectKey>,
     pub addresses: Vec<GatewayAddresses>,
+    /// `spec.infrastructure.parametersRef`, as `group/kind/name`: no
+    /// parameters kind is supported, so any reference is invalid.
+    pub parameters_ref: Option<String>,
 }
 
 impl GatewayInfo {
@@ -85,6 +88,14 @@ pub fn analyse(objects: &Objects) -> (BTreeMap<ObjectKey, GatewayInfo>, Vec<List
     }
     for gw in gateways.values_mut() {
         conflicts::mark(&mut gw.listeners);
+        // A ListenerSet counts as attached while one of its listeners is
+        // valid; one whose every listener lost is not.
+        let listeners = &gw.listeners;
+        gw.listener_sets.retain(|k| {
+            listeners
+                .iter()
+                .any(|l| l.valid() && l.owner == Owner::ListenerSet(k.clone()))
+        });
     }
     infos.sort_by(|a, b| a.key.cmp(&b.key));
     (gateways, infos)
@@ -109,6 +120,12 @@ fn own_listeners(objects: &Objects, key: &ObjectKey, gw: &Gateway) -> GatewayInf
         listeners,
         listener_sets: Vec::new(),
         addresses: gw.spec.addresses.clone().unwrap_or_default(),
+        parameters_ref: gw
+            .spec
+            .infrastructure
+            .as_ref()
+            .and_then(|i| i.parameters_ref.as_ref())
+            .map(|p| format!("{}/{}/{}", p.group, p.kind, p.name)),
     }
 }
 

@@ -268,7 +268,14 @@ pub(crate) fn gateway(gw: &GatewayInfo, attached: &[i32], inputs: &StatusInputs)
     let served = own.iter().filter(|l| l.served()).count();
     let all = own.len();
     let addresses = addresses::check(&gw.addresses, inputs.gateway_address.as_deref());
-    let accepted = if let Err((reason, msg)) = &addresses.accepted {
+    let accepted = if let Some(p) = &gw.parameters_ref {
+        c.make(
+            "Accepted",
+            false,
+            "InvalidParameters",
+            format!("infrastructure.parametersRef {p}: no parameters kind is supported"),
+        )
+    } else if let Err((reason, msg)) = &addresses.accepted {
         c.make("Accepted", false, reason, msg.clone())
     } else if valid == all {
         c.make("Accepted", true, "Accepted", "gateway accepted")
@@ -289,12 +296,12 @@ pub(crate) fn gateway(gw: &GatewayInfo, attached: &[i32], inputs: &StatusInputs)
             ),
         )
     };
-    let programmed = if let Err((_, msg)) = &addresses.accepted {
+    let programmed = if accepted.status == "False" && valid > 0 {
         c.make(
             "Programmed",
             false,
             "Invalid",
-            format!("the Gateway is not accepted: {msg}"),
+            format!("the Gateway is not accepted: {}", accepted.message),
         )
     } else if valid == 0 {
         c.make("Programmed", false, "Invalid", "no valid listener")
