@@ -104,7 +104,7 @@ impl Pool {
 
     /// A span over `headers[from..]` or `query[from..]` after pushing.
     pub(crate) fn tail(from: usize, len: usize, site: Site<'_>) -> Result<Span, CompileError> {
-        span(from, len - from, site, "conditions")
+        span(from, len.saturating_sub(from), site, "conditions")
     }
 
     pub(crate) fn shrink_to_fit(&mut self) {
