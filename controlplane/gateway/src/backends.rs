@@ -12,6 +12,18 @@ use std::net::{IpAddr, SocketAddr};
 /// The label that ties an EndpointSlice to its Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
+/// Service port `appProtocol` values that name a protocol the data plane
+/// cannot use towards a backend: HTTP/2 in cleartext and TLS. Other values
+/// (none, `http`, `kubernetes.io/ws`, or names this list does not know) go
+/// on being served over HTTP/1.1, as before.
+const NOT_HTTP1: &[&str] = &[
+    "kubernetes.io/h2c",
+    "h2c",
+    "grpc",
+    "https",
+    "kubernetes.io/wss",
+];
+
 /// Where one backendRef's share of traffic goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -116,6 +128,19 @@ fn resolve_one(objects: &Objects, route: From<'_>, r: &BackendRef) -> Result<Clu
     let Some(svc_port) = svc_port else {
         return Err(not_found(format!("Service {key} has no port {port}")));
     };
+    if route.kind == "HTTPRoute"
+        && let Some(proto) = svc_port
+            .app_protocol
+            .as_deref()
+            .filter(|p| NOT_HTTP1.contains(p))
+    {
+        return Err(RefProblem {
+            reason: "UnsupportedProtocol",
+            message: format!(
+                "Service {key} port {port} has appProtocol {proto}, which the data plane cannot speak to a backend yet (it speaks HTTP/1.1 in cleartext)"
+            ),
+        });
+    }
     let mut cluster = Cluster::new(format!("{key}:{port}"), endpoints(objects, &key, svc_port));
     cluster.app_protocol = svc_port.app_protocol.clone();
     Ok(cluster)

@@ -131,3 +131,74 @@ fn objects_carry_their_status_for_display() {
     assert!(yaml.contains("kind: HTTPRoute"), "{yaml}");
     assert!(yaml.contains("reason: BackendNotFound"), "{yaml}");
 }
+
+#[test]
+fn every_kind_of_ours_is_shown_with_its_status() {
+    let mut objects = Objects::new();
+    objects.load_str(
+        "in.yaml",
+        "\
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: sg}
+spec: {controllerName: shardgate.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ns}
+spec:
+  gatewayClassName: sg
+  allowedListeners: {namespaces: {from: Same}}
+  listeners: [{name: tcp, port: 9000, protocol: TCP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: {name: ls, namespace: ns}
+spec:
+  parentRef: {name: gw}
+  listeners: [{name: udp, port: 5300, protocol: UDP}]
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TCPRoute
+metadata: {name: t, namespace: ns}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{backendRefs: [{name: svc, port: 1}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: UDPRoute
+metadata: {name: u, namespace: ns}
+spec:
+  parentRefs: [{kind: ListenerSet, name: ls}]
+  rules: [{backendRefs: [{name: svc, port: 1}]}]
+",
+    );
+    assert!(objects.errors.is_empty(), "{:?}", objects.errors);
+    let t = translate_with(&objects, &StatusInputs::default());
+    let shown = with_status(&objects, &t.status);
+    let kinds: Vec<&str> = shown.iter().map(Object::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "GatewayClass",
+            "Gateway",
+            "ListenerSet",
+            "TCPRoute",
+            "UDPRoute"
+        ]
+    );
+    let yaml = serde_saphyr::to_string(&shown).expect("serializable");
+    for o in &shown {
+        let has_status = match o {
+            Object::ListenerSet(l) => l.status.is_some(),
+            Object::TcpRoute(r) => r.status.as_ref().is_some_and(|s| s.parents.len() == 1),
+            Object::UdpRoute(r) => r.status.as_ref().is_some_and(|s| {
+                s.parents.len() == 1
+                    && s.parents[0].parent_ref.kind.as_deref() == Some("ListenerSet")
+            }),
+            _ => true,
+        };
+        assert!(has_status, "{} lacks its status in {yaml}", o.kind());
+    }
+    assert!(yaml.contains("attachedListenerSets: 1"), "{yaml}");
+}
