@@ -1,155 +1,18 @@
-//! Status stanzas as Kubernetes stores them: conditions with the spec's
-//! types and reasons, observedGeneration, stable lastTransitionTime.
+//! Gateway and ListenerSet status: listener conditions, supported kinds,
+//! attached routes and ListenerSets, addresses.
 
+use super::{Cond, ObjectStatus, Status, StatusInputs, carry, previous};
 use crate::addresses;
-use crate::attach::ParentOutcome;
-use crate::gatewayclass::CONTROLLER_NAME;
 use crate::gateways::{GatewayInfo, ListenerSetInfo};
-use crate::kinds::RouteKind;
 use crate::listeners::{ListenerInfo, Owner};
-use crate::objects::ObjectKey;
 use crate::refs::GATEWAY_GROUP;
-use gateway_api::gatewayclasses::GatewayClassStatus;
 use gateway_api::gateways::{
     GatewayStatus, GatewayStatusListeners, GatewayStatusListenersSupportedKinds,
 };
-use gateway_api::httproutes::{HttpRouteStatus, HttpRouteStatusParents};
 use gateway_api::listenersets::{
     ListenerSetStatus, ListenerSetStatusListeners, ListenerSetStatusListenersSupportedKinds,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use serde::Serialize;
-
-/// The status of one object, identified by kind and key.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ObjectStatus {
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub name: String,
-    pub status: Status,
-}
-
-impl ObjectStatus {
-    fn new(kind: &str, key: &ObjectKey, status: Status) -> Self {
-        ObjectStatus {
-            kind: kind.to_owned(),
-            namespace: (!key.namespace.is_empty()).then(|| key.namespace.clone()),
-            name: key.name.clone(),
-            status,
-        }
-    }
-
-    /// Does this status belong to the object of `kind` with `key`?
-    pub fn is_for(&self, kind: &str, key: &ObjectKey) -> bool {
-        self.kind == kind
-            && self.name == key.name
-            && self.namespace.as_deref().unwrap_or("") == key.namespace
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Status {
-    GatewayClass(GatewayClassStatus),
-    Gateway(GatewayStatus),
-    /// The status of a route of any kind (their `status.parents` share
-    /// this shape); [`ObjectStatus::kind`] says which kind.
-    HttpRoute(HttpRouteStatus),
-    ListenerSet(ListenerSetStatus),
-}
-
-/// Everything the status depends on besides the objects.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StatusInputs {
-    /// Has the data plane adopted the snapshot built from these objects?
-    pub programmed: bool,
-    /// lastTransitionTime of conditions that change now.
-    pub now: Time,
-    /// The statuses written last time: a condition whose status did not
-    /// change keeps its lastTransitionTime.
-    pub previous: Vec<ObjectStatus>,
-    /// The address clients reach the data plane at (an IP, or a hostname),
-    /// reported in every Gateway's `status.addresses`. The data plane binds
-    /// all local addresses, so only the caller knows which one is public;
-    /// without it Gateways are not Programmed (AddressNotAssigned).
-    pub gateway_address: Option<String>,
-}
-
-impl StatusInputs {
-    /// Inputs with the current wall-clock time.
-    pub fn at_now(programmed: bool, previous: Vec<ObjectStatus>) -> Self {
-        StatusInputs {
-            programmed,
-            now: Time(k8s_openapi::jiff::Timestamp::now()),
-            previous,
-            gateway_address: None,
-        }
-    }
-
-    /// The same inputs with the data plane's public address.
-    pub fn with_gateway_address(mut self, address: impl Into<String>) -> Self {
-        self.gateway_address = Some(address.into());
-        self
-    }
-}
-
-impl Default for StatusInputs {
-    fn default() -> Self {
-        StatusInputs {
-            programmed: false,
-            now: Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
-            previous: Vec::new(),
-            gateway_address: None,
-        }
-    }
-}
-
-pub(crate) struct Cond<'a> {
-    generation: i64,
-    now: &'a Time,
-}
-
-impl Cond<'_> {
-    fn make(&self, type_: &str, ok: bool, reason: &str, message: impl Into<String>) -> Condition {
-        Condition {
-            type_: type_.to_owned(),
-            status: if ok { "True" } else { "False" }.to_owned(),
-            reason: reason.to_owned(),
-            message: message.into(),
-            observed_generation: Some(self.generation),
-            last_transition_time: self.now.clone(),
-        }
-    }
-}
-
-pub(crate) fn gateway_class(
-    key: &ObjectKey,
-    generation: i64,
-    inputs: &StatusInputs,
-) -> ObjectStatus {
-    let c = Cond {
-        generation,
-        now: &inputs.now,
-    };
-    let mut conditions = vec![c.make(
-        "Accepted",
-        true,
-        "Accepted",
-        format!("handled by {CONTROLLER_NAME}"),
-    )];
-    if let Some(Status::GatewayClass(prev)) = previous(inputs, "GatewayClass", key) {
-        carry(prev.conditions.as_deref(), &mut conditions);
-    }
-    ObjectStatus::new(
-        "GatewayClass",
-        key,
-        Status::GatewayClass(GatewayClassStatus {
-            conditions: Some(conditions),
-            supported_features: None,
-        }),
-    )
-}
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 /// Conditions and supported kinds of one listener, whoever declares it.
 fn listener_conditions(
@@ -361,12 +224,14 @@ pub(crate) fn listener_set(
     let owner = Owner::ListenerSet(ls.key.clone());
     let mut listeners = Vec::new();
     let mut valid = 0;
+    let mut served = 0;
     let mut all = 0;
     if let (Ok(()), Some(gw)) = (&ls.allowed, gw) {
         for i in gw.owned_by(&owner) {
             let l = &gw.listeners[i];
             all += 1;
             valid += usize::from(l.valid());
+            served += usize::from(l.served());
             let (mut conds, kinds) = listener_conditions(&c, l, inputs);
             if let Some(p) = prev
                 .and_then(|p| p.listeners.as_ref())
@@ -413,7 +278,14 @@ pub(crate) fn listener_set(
                     format!("{} of {all} listeners are not valid", all - valid),
                 )
             };
-            let programmed = if inputs.programmed {
+            let programmed = if served == 0 {
+                c.make(
+                    "Programmed",
+                    false,
+                    "Invalid",
+                    "no valid listener uses a protocol the data plane serves (HTTP)",
+                )
+            } else if inputs.programmed {
                 c.make(
                     "Programmed",
                     true,
@@ -440,110 +312,4 @@ pub(crate) fn listener_set(
             listeners: Some(listeners),
         }),
     )
-}
-
-/// What the route's rules said, for its conditions.
-pub(crate) struct RouteVerdict<'a> {
-    pub generation: i64,
-    /// Messages of rules dropped as unsupported.
-    pub invalid_rules: Vec<String>,
-    pub rules: usize,
-    /// First unresolved reference: (reason, message).
-    pub unresolved: Option<(&'static str, &'a str)>,
-    /// Does the data plane serve this kind of route?
-    pub served: bool,
-    /// Parent entries of other controllers, kept as they are.
-    pub others: &'a [HttpRouteStatusParents],
-}
-
-pub(crate) fn route(
-    kind: RouteKind,
-    key: &ObjectKey,
-    parents: &[ParentOutcome],
-    verdict: &RouteVerdict<'_>,
-    inputs: &StatusInputs,
-) -> ObjectStatus {
-    let c = Cond {
-        generation: verdict.generation,
-        now: &inputs.now,
-    };
-    let prev = match previous(inputs, kind.name(), key) {
-        Some(Status::HttpRoute(p)) => Some(p),
-        _ => None,
-    };
-    let all_invalid = verdict.rules > 0 && verdict.invalid_rules.len() == verdict.rules;
-    let mut out = Vec::new();
-    for p in parents {
-        let mut conds = Vec::new();
-        conds.push(match &p.accepted {
-            Err((reason, msg)) => c.make("Accepted", false, reason, msg.clone()),
-            Ok(()) if all_invalid => c.make(
-                "Accepted",
-                false,
-                "UnsupportedValue",
-                verdict.invalid_rules.join("; "),
-            ),
-            Ok(()) if !verdict.served => c.make(
-                "Accepted",
-                true,
-                "Accepted",
-                format!("route accepted; the data plane does not serve {kind}s yet"),
-            ),
-            Ok(()) => c.make("Accepted", true, "Accepted", "route accepted"),
-        });
-        conds.push(match verdict.unresolved {
-            None => c.make(
-                "ResolvedRefs",
-                true,
-                "ResolvedRefs",
-                "all references resolved",
-            ),
-            Some((reason, msg)) => c.make("ResolvedRefs", false, reason, msg),
-        });
-        if !all_invalid && !verdict.invalid_rules.is_empty() {
-            conds.push(c.make(
-                "PartiallyInvalid",
-                true,
-                "UnsupportedValue",
-                format!("rules dropped: {}", verdict.invalid_rules.join("; ")),
-            ));
-        }
-        if let Some(pp) = prev.and_then(|x| x.parents.iter().find(|x| x.parent_ref == p.parent_ref))
-        {
-            carry(Some(&pp.conditions), &mut conds);
-        }
-        out.push(HttpRouteStatusParents {
-            conditions: conds,
-            controller_name: CONTROLLER_NAME.to_owned(),
-            parent_ref: p.parent_ref.clone(),
-        });
-    }
-    out.extend(verdict.others.iter().cloned());
-    ObjectStatus::new(
-        kind.name(),
-        key,
-        Status::HttpRoute(HttpRouteStatus { parents: out }),
-    )
-}
-
-fn previous<'a>(inputs: &'a StatusInputs, kind: &str, key: &ObjectKey) -> Option<&'a Status> {
-    inputs
-        .previous
-        .iter()
-        .find(|s| s.is_for(kind, key))
-        .map(|s| &s.status)
-}
-
-/// Keep the lastTransitionTime of every condition whose status is what it
-/// was before.
-fn carry(prev: Option<&[Condition]>, cur: &mut [Condition]) {
-    let Some(prev) = prev else { return };
-    for c in cur {
-        if let Some(p) = prev
-            .iter()
-            .find(|p| p.type_ == c.type_ && p.status == c.status)
-        {
-            c.last_transition_time = p.last_transition_time.clone();
-        }
-    }
 }
