@@ -3,9 +3,26 @@
 //! [`objects`] parses ordinary Kubernetes YAML into a store; [`translate`]
 //! is a pure, deterministic function from that store to an IR
 //! [`shardgate_ir::Snapshot`] and the status stanzas Kubernetes would hold.
-//! The Gateway API rules live one concern per module: class ownership
-//! ([`gatewayclass`]), listeners, attachment, hostnames, rules and
-//! precedence ([`routes`]), backends, status.
+//! The Gateway API rules live one concern per module:
+//!
+//! * class ownership ([`gatewayclass`]); Gateways and the ListenerSets they
+//!   allow ([`gateways`]); one listener ([`listeners`]), its certificates
+//!   ([`certificates`]), the route kinds each protocol carries ([`kinds`]),
+//!   conflicts between listeners ([`conflicts`]); addresses
+//!   ([`addresses`]);
+//! * every route kind through one shape ([`routeview`], [`refs`]);
+//!   attachment to listeners ([`attach`]); hostnames ([`hostnames`]);
+//!   HTTPRoute rules and precedence ([`routes`]); backends ([`backends`])
+//!   and ReferenceGrants ([`grants`]);
+//! * status ([`status`]).
+//!
+//! What is served: only HTTP listeners and HTTPRoutes reach the IR. HTTPS,
+//! TLS, TCP and UDP listeners are validated and reported (Accepted, their
+//! references resolved, routes of their kinds attached and counted) but are
+//! `Programmed=False` with reason `UnsupportedProtocol`; routes of the
+//! other kinds say in their Accepted message that they are not served.
+//! Invalid input becomes a condition naming the problem and never takes a
+//! valid listener or route out of the IR.
 #![forbid(unsafe_code)]
 
 pub mod addresses;

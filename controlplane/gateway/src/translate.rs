@@ -45,13 +45,12 @@ struct RuleInfo {
     backends: ResolvedBackends,
 }
 
+/// An HTTPRoute with at least one valid rule.
 struct RouteInfo {
     key: ObjectKey,
     created: Option<Time>,
     rules: Vec<RuleInfo>,
     parents: Vec<ParentOutcome>,
-    /// At least one rule is served.
-    serves: bool,
 }
 
 /// One route attached to one listener of one Gateway.
@@ -112,50 +111,48 @@ pub fn translate_with(objects: &Objects, inputs: &StatusInputs) -> Translation {
         if parents.is_empty() {
             continue;
         }
-        let rules = if view.kind == RouteKind::Http {
+        let http = view.kind == RouteKind::Http;
+        // Only HTTPRoute rules are compiled; every kind resolves backends.
+        let rules = if http {
             http_rules(objects, &view)
-        } else {
-            view.rules
-                .iter()
-                .enumerate()
-                .map(|(i, r)| RuleInfo {
-                    name: format!("{}/rule/{i}", view.key),
-                    compiled: Err("not an HTTPRoute".to_owned()),
-                    backends: resolve_rule(objects, &view, Some(r)),
-                })
-                .collect()
-        };
-        let invalid_rules: Vec<String> = if view.kind == RouteKind::Http {
-            rules
-                .iter()
-                .enumerate()
-                .filter_map(|(i, r)| r.compiled.as_ref().err().map(|e| format!("rule {i}: {e}")))
-                .collect()
         } else {
             Vec::new()
         };
+        let other_backends: Vec<ResolvedBackends> = if http {
+            Vec::new()
+        } else {
+            view.rules
+                .iter()
+                .map(|r| resolve_rule(objects, &view, Some(r)))
+                .collect()
+        };
+        let invalid_rules: Vec<String> = rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.compiled.as_ref().err().map(|e| format!("rule {i}: {e}")))
+            .collect();
         let unresolved = rules
             .iter()
-            .flat_map(|r| r.backends.problems.first())
+            .map(|r| &r.backends)
+            .chain(&other_backends)
+            .flat_map(|b| b.problems.first())
             .next()
             .map(|p| (p.reason, p.message.as_str()));
         let verdict = RouteVerdict {
             generation: view.generation,
-            rules: if view.kind == RouteKind::Http {
-                rules.len()
-            } else {
-                0
-            },
+            rules: rules.len(),
             invalid_rules,
             unresolved,
-            served: view.kind == RouteKind::Http,
+            served: http,
             others: &view.others,
         };
         status_routes.push(status::route(
             view.kind, &view.key, &parents, &verdict, inputs,
         ));
-        let serves = view.kind == RouteKind::Http && rules.iter().any(|r| r.compiled.is_ok());
-        let counted = serves || view.kind != RouteKind::Http;
+        // An HTTPRoute none of whose rules is valid is not Accepted, and so
+        // not counted; routes of the other kinds count when accepted.
+        let serves = http && rules.iter().any(|r| r.compiled.is_ok());
+        let counted = serves || !http;
         for p in parents.iter().filter(|p| p.accepted.is_ok() && counted) {
             for a in &p.attached {
                 attached
@@ -170,13 +167,12 @@ pub fn translate_with(objects: &Objects, inputs: &StatusInputs) -> Translation {
                 created: view.created.clone(),
                 rules,
                 parents,
-                serves,
             });
         }
     }
 
     let mut entries: Vec<Entry<'_>> = Vec::new();
-    for r in routes.iter().filter(|r| r.serves) {
+    for r in &routes {
         for p in r.parents.iter().filter(|p| p.accepted.is_ok()) {
             for a in &p.attached {
                 let Some(gw) = gateways.get(&p.gateway) else {
