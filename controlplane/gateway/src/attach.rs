@@ -1,5 +1,13 @@
 //! Route parentRefs → listeners of our Gateways and ListenerSets, with the
 //! reasons the spec gives when a route cannot attach.
+//!
+//! Attachment depends only on the parentRef and the listener's
+//! allowedRoutes (namespaces and kinds) and hostname, never on the
+//! listener's own conditions: a route attached to a conflicted listener,
+//! or to one whose certificate does not resolve, is Accepted and counted in
+//! its attachedRoutes, and is not served while that listener is not
+//! Programmed. (A listener that is not Accepted at all supports no kinds,
+//! so nothing attaches to it.)
 
 use crate::gateways::{GatewayInfo, ListenerSetInfo};
 use crate::hostnames::{self, Host};
@@ -131,24 +139,10 @@ fn attach_one(
             Err(("NoMatchingParent", format!("{what} has {missing}"))),
         );
     }
-    if candidates.iter().all(|&i| !gw.listeners[i].valid()) {
-        let names: Vec<&str> = candidates
-            .iter()
-            .map(|&i| gw.listeners[i].name.as_str())
-            .collect();
-        return (
-            Vec::new(),
-            Err((
-                "NotAllowedByListeners",
-                format!("listener {} of {what} is not valid", names.join(", ")),
-            )),
-        );
-    }
     let allowed: Vec<usize> = candidates
         .into_iter()
         .filter(|&i| {
-            let l = &gw.listeners[i];
-            l.valid() && l.allows(objects, route.kind, &route.key.namespace)
+            gw.listeners[i].allows(objects, route.kind, &route.key.namespace)
         })
         .collect();
     if allowed.is_empty() {
@@ -157,7 +151,7 @@ fn attach_one(
             Err((
                 "NotAllowedByListeners",
                 format!(
-                    "no valid listener of {what} allows {}s from namespace {}",
+                    "no listener of {what} allows {}s from namespace {}",
                     route.kind, route.key.namespace
                 ),
             )),
