@@ -7,6 +7,7 @@
 mod args;
 mod bench;
 mod compare;
+mod conformance;
 mod fixed_server;
 mod procs;
 
@@ -34,6 +35,8 @@ enum Command {
     Compare(compare::CompareArgs),
     /// A trivial fixed-response HTTP/1.1 server (backend and ceiling target).
     FixedServer(fixed_server::FixedServerArgs),
+    /// Run a Gateway API conformance corpus against a real shardgate.
+    Conformance(conformance::ConformanceArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Compare(a) => compare::run(a),
         Command::FixedServer(a) => fixed_server::run(a),
+        Command::Conformance(a) => conformance::run(a),
     };
     match result {
         Ok(code) => code,
