@@ -141,9 +141,7 @@ fn attach_one(
     }
     let allowed: Vec<usize> = candidates
         .into_iter()
-        .filter(|&i| {
-            gw.listeners[i].allows(objects, route.kind, &route.key.namespace)
-        })
+        .filter(|&i| gw.listeners[i].allows(objects, route.kind, &route.key.namespace))
         .collect();
     if allowed.is_empty() {
         return (
