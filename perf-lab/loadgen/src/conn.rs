@@ -107,7 +107,8 @@ pub(crate) async fn connection(run: Rc<ShardRun>, phase: Duration) {
         if measured && !run.take_ticket() {
             break;
         }
-        let deadline = (Instant::now() + run.timeout).min(run.end);
+        // `scheduled` is at least `now` unless behind schedule.
+        let deadline = (scheduled.max(now) + run.timeout).min(run.end);
         let outcome = match monoio::time::timeout_at(
             MonoInstant::from_std(deadline),
             exchange(&mut slot, &run),

@@ -235,7 +235,7 @@ pub fn haproxy_cfg(s: &Setup) -> String {
     }
     let _ = write!(
         c,
-        "    maxconn 100000
+        "    maxconn 4096
 defaults
     mode http
     option http-keep-alive

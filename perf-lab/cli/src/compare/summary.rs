@@ -187,7 +187,7 @@ pub fn ratio_table(
     ratios: &BTreeMap<String, BTreeMap<&'static str, Spread>>,
 ) -> String {
     let mut t = String::new();
-    let _ = write!(t, "{:<38}", format!("ratio {base}/peer (median [min–max])"));
+    let _ = write!(t, "{:<44}", format!("ratio {base}/peer (median [min–max])"));
     for p in peers {
         let _ = write!(t, " {p:>22}");
     }
@@ -198,7 +198,7 @@ pub fn ratio_table(
         } else {
             "lower is better"
         };
-        let _ = write!(t, "{:<38}", format!("{} ({better})", f.label()));
+        let _ = write!(t, "{:<44}", format!("{} ({better})", f.label()));
         for p in peers {
             let s = ratios.get(p).and_then(|m| m.get(f.key()));
             let _ = write!(t, " {:>22}", cell(s, 2));
@@ -221,5 +221,80 @@ mod tests {
         assert_eq!(Spread::of(&[f64::NAN]), None);
         assert_eq!(cell(Spread::of(&[1.234]).as_ref(), 2), "1.23");
         assert_eq!(cell(Spread::of(&[1.0, 3.0]).as_ref(), 0), "2 [1–3]");
+    }
+
+    fn report(rps: f64, p50: f64, cpu: f64) -> BenchReport {
+        use shardgate_loadgen::report::{Latency, ProcessCpu};
+        BenchReport {
+            url: "http://127.0.0.1:1/".into(),
+            host: "127.0.0.1:1".into(),
+            mode: "closed".into(),
+            target_rate: None,
+            connection: "keep-alive".into(),
+            connections: 1,
+            generator_cores: vec![None],
+            warmup_seconds: 0.0,
+            duration_seconds: 1.0,
+            requests: rps as u64,
+            requests_per_second: rps,
+            warmup_requests: 0,
+            connections_opened: 1,
+            errors: Default::default(),
+            errors_total: 0,
+            latency_us: Latency {
+                p50,
+                p99: p50 * 2.0,
+                ..Latency::default()
+            },
+            timeline: Vec::new(),
+            generator_cpu: ProcessCpu {
+                pids: vec![1],
+                cpu_seconds: 0.0,
+                cores_used: 0.0,
+                us_per_request: None,
+            },
+            sut_cpu: Some(ProcessCpu {
+                pids: vec![2],
+                cpu_seconds: 0.0,
+                cores_used: 0.0,
+                us_per_request: Some(cpu),
+            }),
+            sut_core: None,
+        }
+    }
+
+    #[test]
+    fn ratios_pair_runs_of_the_same_round_and_skip_failures() {
+        let runs: Runs = BTreeMap::from([
+            (
+                "shardgate".to_string(),
+                vec![
+                    Some(report(200.0, 10.0, 5.0)),
+                    Some(report(300.0, 10.0, 6.0)),
+                    Some(report(1.0, 1.0, 1.0)),
+                ],
+            ),
+            (
+                "nginx".to_string(),
+                vec![
+                    Some(report(100.0, 20.0, 10.0)),
+                    Some(report(100.0, 40.0, 12.0)),
+                    None,
+                ],
+            ),
+        ]);
+        let r = ratios(&runs, "shardgate");
+        let n = &r["nginx"];
+        let rps = n["requests_per_second"];
+        assert_eq!((rps.median, rps.min, rps.max, rps.n), (2.5, 2.0, 3.0, 2));
+        assert_eq!(n["p50_us"].median, 0.375);
+        assert_eq!(n["proxy_cpu_us_per_request"].median, 0.5);
+        assert!(!n.contains_key("proxy_core_busy_us_per_request"));
+        assert!(!r.contains_key("shardgate"));
+        let per = per_proxy(&runs);
+        assert_eq!(per["nginx"]["requests_per_second"].n, 2);
+        assert_eq!(per["shardgate"]["requests_per_second"].median, 200.0);
+        let table = ratio_table("shardgate", &["nginx".into()], &r);
+        assert!(table.contains("2.50 [2.00–3.00]"), "{table}");
     }
 }
