@@ -17,13 +17,6 @@ use std::time::{Duration, Instant};
 const POLL_WAITING: Duration = Duration::from_millis(20);
 const POLL_SETTLED: Duration = Duration::from_millis(500);
 
-/// The address Gateways report in `status.addresses`. The data plane binds
-/// every listener on all local addresses of this host, so loopback always
-/// reaches it (the all-in-one and conformance set-ups run their clients
-/// here). A deployment behind another address needs a configuration field
-/// for it; `Config` has none yet.
-const GATEWAY_ADDRESS: &str = "127.0.0.1";
-
 pub struct Control {
     shared: Arc<Shared>,
     publisher: Publisher,
@@ -32,10 +25,16 @@ pub struct Control {
     /// A translation whose publish failed, retried on the next tick.
     unpublished: Option<Snapshot>,
     programmed: bool,
+    /// Reported in every Gateway's `status.addresses`.
+    gateway_address: String,
 }
 
 impl Control {
-    pub fn new(shared: Arc<Shared>, snapshot_path: &Path) -> anyhow::Result<Self> {
+    pub fn new(
+        shared: Arc<Shared>,
+        snapshot_path: &Path,
+        gateway_address: String,
+    ) -> anyhow::Result<Self> {
         let publisher = Publisher::open(snapshot_path)
             .with_context(|| format!("opening the snapshot segment {}", snapshot_path.display()))?;
         Ok(Control {
@@ -44,6 +43,7 @@ impl Control {
             published: None,
             unpublished: None,
             programmed: false,
+            gateway_address,
         })
     }
 
@@ -182,7 +182,7 @@ impl Control {
 
     fn inputs(&self, programmed: bool) -> StatusInputs {
         StatusInputs::at_now(programmed, self.shared.view().status.clone())
-            .with_gateway_address(GATEWAY_ADDRESS)
+            .with_gateway_address(&self.gateway_address)
     }
 }
 

@@ -29,6 +29,10 @@ pub struct Config {
     /// The data plane's admin unix socket, whose /metrics and /ready are
     /// folded into ours.
     pub dataplane_admin: Option<PathBuf>,
+    /// The address clients reach the Gateways at, reported in
+    /// `status.addresses`; `None` reports 127.0.0.1 (the data plane binds
+    /// every local address, so loopback always reaches it).
+    pub gateway_address: Option<String>,
 }
 
 /// Run until `shutdown` resolves. Fails at start when the config directory
@@ -37,7 +41,13 @@ pub struct Config {
 /// the last good configuration keeps serving.
 pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let shared = Shared::new();
-    let control = control::Control::new(shared.clone(), &cfg.snapshot_path)?;
+    let control = control::Control::new(
+        shared.clone(),
+        &cfg.snapshot_path,
+        cfg.gateway_address
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1".to_string()),
+    )?;
     let admin_task = match cfg.admin {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)

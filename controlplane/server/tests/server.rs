@@ -155,6 +155,7 @@ async fn publishes_follows_edits_and_reports() {
         snapshot_path: snapshot_path.clone(),
         admin: Some(admin),
         dataplane_admin: Some(dp_socket),
+        gateway_address: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(run(cfg, async {
@@ -296,6 +297,7 @@ async fn unreachable_dataplane_admin_is_reported() {
         snapshot_path: dir.path().join("segment"),
         admin: Some(admin),
         dataplane_admin: Some(dir.path().join("missing.sock")),
+        gateway_address: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(run(cfg, async {
@@ -326,6 +328,7 @@ async fn missing_config_dir_fails_at_start() {
         snapshot_path: dir.path().join("segment"),
         admin: None,
         dataplane_admin: None,
+        gateway_address: None,
     };
     let err = run(cfg, std::future::pending())
         .await

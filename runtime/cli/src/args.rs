@@ -127,6 +127,10 @@ pub struct UpArgs {
     /// Shared-memory segment for snapshots (default: /dev/shm/shardgate-<pid>).
     #[arg(long)]
     pub snapshot: Option<PathBuf>,
+    /// The address clients reach the Gateways at (status.addresses);
+    /// default: --bind-ip, else 127.0.0.1.
+    #[arg(long)]
+    pub gateway_address: Option<String>,
     #[command(flatten)]
     pub shards: ShardArgs,
 }
@@ -153,6 +157,10 @@ pub struct ControlplaneArgs {
     /// The data plane's admin unix socket, folded into /metrics and /ready.
     #[arg(long)]
     pub dataplane_admin: Option<PathBuf>,
+    /// The address clients reach the Gateways at (status.addresses);
+    /// default 127.0.0.1.
+    #[arg(long)]
+    pub gateway_address: Option<String>,
 }
 
 impl ControlplaneArgs {
@@ -163,6 +171,7 @@ impl ControlplaneArgs {
                 snapshot_path: self.snapshot.clone(),
                 admin: self.admin,
                 dataplane_admin: self.dataplane_admin.clone(),
+                gateway_address: self.gateway_address.clone(),
             },
         }
     }

@@ -31,6 +31,10 @@ pub fn run(a: UpArgs) -> anyhow::Result<()> {
         snapshot_path: shm.clone(),
         admin: Some(a.admin),
         dataplane_admin: Some(dp_sock),
+        gateway_address: a
+            .gateway_address
+            .clone()
+            .or_else(|| a.shards.bind_ip.map(|ip| ip.to_string())),
     };
     let rt = crate::tokio_runtime()?;
     let result = rt.block_on(async move {
