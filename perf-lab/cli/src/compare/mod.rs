@@ -144,6 +144,9 @@ struct CompareResult<'a> {
     runs: Vec<RunRecord>,
     medians: BTreeMap<String, BTreeMap<&'static str, summary::Spread>>,
     ratios: BTreeMap<String, BTreeMap<&'static str, summary::Spread>>,
+    /// 1-minute load average before and after the runs.
+    load_start: Option<f64>,
+    load_end: Option<f64>,
     passed: usize,
     failed: usize,
 }
@@ -189,6 +192,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
          CPU time per request of the proxy is the fair figure whenever the generator's core is the limit"
     );
     println!("output: {}", out.display());
+    let load_start = load_average();
+    warn_if_busy(load_start);
 
     let backend_port = procs::free_port()?;
     let backend_addr: SocketAddr = format!("127.0.0.1:{backend_port}").parse()?;
@@ -300,6 +305,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         }
     }
     backend.stop(Duration::from_secs(2));
+    let load_end = load_average();
+    warn_if_busy(load_end);
 
     let medians = summary::per_proxy(&runs);
     let base = "shardgate";
@@ -330,6 +337,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         runs: records,
         medians,
         ratios,
+        load_start,
+        load_end,
         passed,
         failed,
     };
@@ -475,6 +484,30 @@ fn resolve_binaries(a: &CompareArgs) -> anyhow::Result<BTreeMap<Proxy, PathBuf>>
         );
     }
     Ok(out)
+}
+
+/// The 1-minute load average from `/proc/loadavg`.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Say so when other work competes for the CPUs: req/s and latency then
+/// vary with it, CPU time per request much less.
+fn warn_if_busy(load: Option<f64>) {
+    let cpus = shardgate_runtime::cpus::available_cpus().len().max(1);
+    if let Some(l) = load {
+        let note = if l > 0.5 * cpus as f64 {
+            " — the machine is busy with other work: read the CPU µs/request ratios, not req/s or latency"
+        } else {
+            ""
+        };
+        println!("load average {l:.2} on {cpus} CPUs{note}");
+    }
 }
 
 fn is_root() -> bool {
