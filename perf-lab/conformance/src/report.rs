@@ -135,10 +135,17 @@ fn phrase(kind: &str, s: &Section) -> String {
 }
 
 /// Build a profile's report from `(test name, features, result)`.
+///
+/// The official suite adds the core features of every requested profile
+/// to the supported features, so a test that is only missing core
+/// features of this profile would have run there: it counts as skipped
+/// here, never as silently absent. `setup_failure` (the suite would have
+/// stopped before any test) makes the core result a failure.
 fn profile_report(
     p: &Profile,
     tests: &[(String, Vec<String>, Counted)],
     claimed: &Claimed,
+    setup_failure: Option<&str>,
 ) -> ProfileReport {
     let mut core = Vec::new();
     let mut ext = Vec::new();
@@ -146,16 +153,28 @@ fn profile_report(
         if !p.contains_all(features) {
             continue;
         }
+        let c = match c {
+            Counted::NotSupported
+                if claimed.missing(features).iter().all(|f| p.core.contains(f)) =>
+            {
+                &Counted::Skipped
+            }
+            other => other,
+        };
         if p.is_extended_test(features) {
             ext.push((name.clone(), *c));
         } else {
             core.push((name.clone(), *c));
         }
     }
-    let core = section(&core).unwrap_or(Section {
+    let mut core = section(&core).unwrap_or(Section {
         result: "success",
         ..Section::default()
     });
+    let core_phrase = phrase("Core", &core);
+    if setup_failure.is_some() {
+        core.result = "failure";
+    }
     let extended = section(&ext).map(|section| {
         let (supported, unsupported): (Vec<&str>, Vec<&str>) = p
             .extended_features()
@@ -167,7 +186,12 @@ fn profile_report(
             unsupported_features: unsupported.into_iter().map(str::to_owned).collect(),
         }
     });
-    let mut summary = phrase("Core", &core);
+    let mut summary = match setup_failure {
+        Some(why) => {
+            format!("Suite setup failed ({why}); the official suite stops there. {core_phrase}")
+        }
+        None => core_phrase,
+    };
     if let Some(e) = &extended {
         summary.push(' ');
         summary.push_str(&phrase("Extended", &e.section));
@@ -231,7 +255,12 @@ pub fn render(
     let mut profiles = Vec::new();
     for name in &opts.profiles {
         let p = profile(name).ok_or_else(|| Error::Report(format!("unknown profile {name}")))?;
-        profiles.push(profile_report(p, &tests, &opts.claimed));
+        profiles.push(profile_report(
+            p,
+            &tests,
+            &opts.claimed,
+            summary.setup_failure.as_deref(),
+        ));
     }
     let mut provisional: Vec<String> = summary
         .results
@@ -290,16 +319,23 @@ mod tests {
                 Counted::NotSupported,
             ),
             t("E", &["Gateway", "TLSRoute"], Counted::Succeeded),
+            // Missing only a core feature of the profile: skipped, not absent.
+            t(
+                "F",
+                &["Gateway", "HTTPRoute", "ReferenceGrant"],
+                Counted::NotSupported,
+            ),
         ];
-        let r = profile_report(p, &tests, &claimed);
+        let r = profile_report(p, &tests, &claimed, None);
         assert_eq!(
             r.core.statistics,
             Statistics {
                 failed: 1,
                 passed: 1,
-                skipped: 0
+                skipped: 1
             }
         );
+        assert_eq!(r.core.skipped_tests, ["F"]);
         assert_eq!(r.core.result, "failure");
         assert_eq!(r.core.failed_tests, ["B"]);
         let e = r.extended.expect("an extended test was skipped");
@@ -312,5 +348,23 @@ mod tests {
         );
         let yaml = serde_saphyr::to_string(&r.core).expect("yaml");
         assert!(yaml.contains("Failed: 1"), "{yaml}");
+    }
+
+    #[test]
+    fn a_failed_suite_setup_is_never_reported_as_success() {
+        let p = profile("GATEWAY-HTTP").expect("profile");
+        let claimed = Claimed::new(["Gateway", "HTTPRoute"]);
+        let tests = [t("A", &["Gateway", "HTTPRoute"], Counted::Succeeded)];
+        let ok = profile_report(p, &tests, &claimed, None);
+        assert_eq!(
+            (ok.core.result, ok.summary.as_str()),
+            ("success", "Core tests succeeded.")
+        );
+        let r = profile_report(p, &tests, &claimed, Some("HTTPS Gateway not Programmed"));
+        assert_eq!(r.core.result, "failure");
+        assert_eq!(
+            r.summary,
+            "Suite setup failed (HTTPS Gateway not Programmed); the official suite stops there. Core tests succeeded."
+        );
     }
 }

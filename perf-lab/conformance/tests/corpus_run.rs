@@ -78,20 +78,27 @@ fn claimed_test_runs_end_to_end_and_is_reported() {
     let dir = tempfile::tempdir().expect("tempdir");
     let report = dir.path().join("report.yaml");
     let mut opts = Options::new(corpus, bin);
-    opts.run = vec!["GatewayClassObservedGenerationBump".into()];
+    opts.run = vec![
+        "HTTPRouteSimpleSameNamespace".into(),
+        "GatewayClassObservedGenerationBump".into(),
+    ];
     opts.report = Some(report.clone());
     let mut out = Vec::new();
     let summary = run(&opts, &mut out).expect("run");
     let text = String::from_utf8(out).expect("utf-8");
-    assert_eq!(summary.results.len(), 1, "{text}");
-    assert_eq!(summary.results[0].outcome, Outcome::Pass, "{text}");
+    assert_eq!(summary.results.len(), 2, "{text}");
+    for r in &summary.results {
+        assert_eq!(r.outcome, Outcome::Pass, "{}: {text}", r.name);
+    }
+    // The HTTPRoute test sent requests and checked the backend identity.
+    assert!(text.contains("PASS HTTPRouteSimpleSameNamespace"), "{text}");
     assert!(
         text.contains("PASS GatewayClassObservedGenerationBump"),
         "{text}"
     );
-    assert!(text.ends_with("1 passed, 0 failed, 0 skipped\n"), "{text}");
+    assert!(text.ends_with("2 passed, 0 failed, 0 skipped\n"), "{text}");
     let yaml = std::fs::read_to_string(&report).expect("report written");
     assert!(yaml.contains("kind: ConformanceReport"), "{yaml}");
     assert!(yaml.contains("name: GATEWAY-HTTP"), "{yaml}");
-    assert!(yaml.contains("Passed: 1"), "{yaml}");
+    assert!(yaml.contains("Passed: 2"), "{yaml}");
 }
