@@ -49,7 +49,7 @@ mod duration;
 mod reply;
 mod ws;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -224,27 +224,43 @@ async fn serve(server: EchoServer, shutdown: Shutdown) -> std::io::Result<()> {
         log: RefCell::new(Vec::with_capacity(64 * 1024)),
     });
     tracing::info!(addr = %server.local, "echo backend listening");
-    loop {
-        ctx.flush();
-        if shutdown.is_triggered() {
-            tracing::info!(addr = %server.local, "echo backend stopping");
-            return Ok(());
-        }
-        monoio::select! {
-            accepted = listener.accept() => {
-                match accepted {
-                    Ok((stream, peer)) => {
-                        let _ = stream.set_nodelay(true);
-                        monoio::spawn(conn::serve_connection(stream, peer, ctx.clone()));
-                    }
-                    Err(e) => {
-                        // EMFILE and friends: log, back off briefly, keep serving.
-                        tracing::warn!(error = %e, "echo accept failed");
-                        monoio::time::sleep(Duration::from_millis(10)).await;
-                    }
+    // Flushing the request log and watching for shutdown run in their own
+    // task: racing `accept` against a timer would drop a connection whose
+    // accept completed just as the timer won (the io_uring result is lost).
+    let canceller = monoio::io::Canceller::new();
+    let cancel = canceller.handle();
+    let stopped = Rc::new(Cell::new(false));
+    {
+        let ctx = ctx.clone();
+        let stopped = stopped.clone();
+        monoio::spawn(async move {
+            loop {
+                monoio::time::sleep(Duration::from_millis(50)).await;
+                ctx.flush();
+                if shutdown.is_triggered() {
+                    stopped.set(true);
+                    canceller.cancel();
+                    return;
                 }
             }
-            _ = monoio::time::sleep(Duration::from_millis(50)) => {}
+        });
+    }
+    loop {
+        match listener.cancelable_accept(cancel.clone()).await {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                monoio::spawn(conn::serve_connection(stream, peer, ctx.clone()));
+            }
+            Err(_) if stopped.get() => {
+                ctx.flush();
+                tracing::info!(addr = %server.local, "echo backend stopping");
+                return Ok(());
+            }
+            Err(e) => {
+                // EMFILE and friends: log, back off briefly, keep serving.
+                tracing::warn!(error = %e, "echo accept failed");
+                monoio::time::sleep(Duration::from_millis(10)).await;
+            }
         }
     }
 }

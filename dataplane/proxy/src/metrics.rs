@@ -59,6 +59,9 @@ impl UpstreamError {
 /// Responses the proxy generated itself, by status (404, 400, 502, …).
 type LocalKey = u16;
 
+/// Request counts by (listener, route, status class) names.
+pub type RequestCounts = BTreeMap<(Box<str>, Box<str>, StatusClass), u64>;
+
 /// Names of the counted routes of one table, by dense route index, and of
 /// its listeners, by listener index.
 #[derive(Debug, Default)]
@@ -77,7 +80,7 @@ pub struct ShardMetrics {
     /// Requests no route matched, per listener index of the current table.
     live_unrouted: RefCell<Vec<[u64; 5]>>,
     /// Counts from earlier tables, by name, folded in on every swap.
-    retired: RefCell<BTreeMap<(Box<str>, Box<str>, StatusClass), u64>>,
+    retired: RefCell<RequestCounts>,
     upstream_errors: RefCell<BTreeMap<(Box<str>, UpstreamError), u64>>,
     local: RefCell<BTreeMap<LocalKey, u64>>,
     pub connections_accepted: Cell<u64>,
@@ -157,12 +160,7 @@ impl ShardMetrics {
     }
 }
 
-fn fold(
-    into: &mut BTreeMap<(Box<str>, Box<str>, StatusClass), u64>,
-    labels: &Labels,
-    routes: &[[u64; 5]],
-    unrouted: &[[u64; 5]],
-) {
+fn fold(into: &mut RequestCounts, labels: &Labels, routes: &[[u64; 5]], unrouted: &[[u64; 5]]) {
     let named_routes = labels.routes.iter().map(|(l, r)| (l, r)).zip(routes);
     let empty: Box<str> = Box::from("");
     let named_unrouted = labels.listeners.iter().map(|l| (l, &empty)).zip(unrouted);
@@ -184,7 +182,7 @@ const CLASSES: [StatusClass; 5] = [
 /// Counters from one or more shards.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MetricsSnapshot {
-    pub requests: BTreeMap<(Box<str>, Box<str>, StatusClass), u64>,
+    pub requests: RequestCounts,
     pub upstream_errors: BTreeMap<(Box<str>, UpstreamError), u64>,
     pub local: BTreeMap<u16, u64>,
     pub connections_accepted: u64,

@@ -7,6 +7,10 @@
 //! gone the shards keep serving; when one returns (same segment or a
 //! re-created one) the reader follows it.
 
+// The reader thread and the admin thread share what the reader last did
+// behind a mutex: neither is a shard, and no request ever takes it.
+#![allow(clippy::disallowed_types)]
+
 use crate::metrics::Labels;
 use crate::shard::{Installed, ShardMsg};
 use shardgate_ir::Snapshot;
@@ -23,10 +27,8 @@ use std::time::Duration;
 #[derive(Default)]
 pub struct ReaderState {
     /// The snapshot the shards were last given.
-    #[allow(clippy::disallowed_types)] // admin-only, never on a request path
     pub current: Mutex<Option<Arc<Snapshot>>>,
     /// The last refusal, for /ready and logs.
-    #[allow(clippy::disallowed_types)]
     pub last_error: Mutex<Option<String>>,
 }
 
