@@ -151,7 +151,22 @@ impl Shardgate {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = std::fs::remove_file(&self.snapshot);
+        remove_segment(&self.snapshot);
+    }
+}
+
+/// Remove the snapshot segment and its blobs (`PATH.<generation>`), in
+/// case shardgate was killed before it could.
+fn remove_segment(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 

@@ -19,6 +19,36 @@
 //! Output: one `PASS`/`FAIL`/`SKIP` line per test and a final
 //! `N passed, M failed, K skipped` line; optionally a `ConformanceReport`
 //! ([`report`]).
+//!
+//! # Running it
+//!
+//! ```text
+//! cargo build -p shardgate -p shardgate-lab
+//! target/debug/shardgate-lab conformance --suite ../shared/conformance \
+//!     --shardgate target/debug/shardgate --report conformance-report.yaml
+//! ```
+//!
+//! `--run A,B` selects tests, `--features F,G` replaces the claimed
+//! features (to try features before claiming them), `--work-dir DIR`
+//! keeps every test's config directory and `shardgate.log`.
+//!
+//! # Where the runner differs from a cluster run
+//!
+//! - The runner is the API server: it sets `metadata.generation` (bumped
+//!   when `spec` changes) and `creationTimestamp` (base manifests first,
+//!   test manifests a minute later, created objects later still).
+//! - Listener ports are mapped to free local ports ([`ports`]); requests
+//!   carry the Host the suite would send, redirects are read back.
+//! - Pods are `shardgate echo` processes on `127.<n>.x.y` loopback
+//!   addresses at their real container ports ([`pods`]); pods of kinds
+//!   the echo cannot play (gRPC, TCP, UDP, DNS, the HTTPS port) have no
+//!   endpoints.
+//! - Certificates are ECDSA P-256, not RSA-2048 ([`certs`]).
+//! - Status and consistency deadlines default to 15 s (the suite allows
+//!   more on a cluster; shorter deadlines are stricter, not looser).
+//! - Before the tests, the suite's setup check (GatewayClass Accepted,
+//!   base Gateways Accepted and Programmed) runs once; its failure is
+//!   printed as `SETUP FAIL`, fails the run and is stated in the report.
 #![forbid(unsafe_code)]
 
 pub mod actions;
