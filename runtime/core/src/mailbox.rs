@@ -12,7 +12,8 @@ use std::task::Poll;
 
 /// Sending half; cheap to clone, usable from any thread.
 pub struct Mailbox<T> {
-    tx: Sender<T>,
+    /// Always `Some` until the mailbox drops (see `Drop`).
+    tx: Option<Sender<T>>,
     waker: Arc<AtomicWaker>,
 }
 
@@ -37,17 +38,27 @@ pub fn mailbox<T>() -> (Mailbox<T>, Inbox<T>) {
     let waker = Arc::new(AtomicWaker::new());
     (
         Mailbox {
-            tx,
+            tx: Some(tx),
             waker: waker.clone(),
         },
         Inbox { rx, waker },
     )
 }
 
+impl<T> Drop for Mailbox<T> {
+    fn drop(&mut self) {
+        // The last sender going away must wake a parked receiver so that it
+        // sees the disconnection: drop the sender first, then wake (waking
+        // on every drop is harmless).
+        drop(self.tx.take());
+        self.waker.wake();
+    }
+}
+
 impl<T> Mailbox<T> {
     /// Deliver `msg`; false when the shard is gone.
     pub fn send(&self, msg: T) -> bool {
-        let ok = self.tx.send(msg).is_ok();
+        let ok = self.tx.as_ref().is_some_and(|tx| tx.send(msg).is_ok());
         self.waker.wake();
         ok
     }
@@ -107,6 +118,21 @@ mod tests {
             .expect("runtime");
             sender.join().expect("sender");
             assert_eq!(got, (0..1000).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn a_parked_receiver_sees_the_last_sender_go() {
+        for choice in [DriverChoice::Auto, DriverChoice::Epoll] {
+            let (tx, rx) = mailbox::<u32>();
+            let dropper = std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                drop(tx);
+            });
+            let got =
+                run_shard_runtime(choice, |_| async move { rx.recv().await }).expect("runtime");
+            dropper.join().expect("dropper");
+            assert_eq!(got, None);
         }
     }
 }
