@@ -3,6 +3,7 @@
 //! the whole process tree down.
 
 use anyhow::{Context, bail};
+use rustix::process::{Pid, Signal, kill_process};
 use shardgate_loadgen::http::{ResponseReader, request};
 use shardgate_loadgen::sut;
 use std::fs::File;
@@ -87,7 +88,7 @@ impl Child {
         self.stopped = true;
         let pid = self.pid();
         let tree = sut::with_descendants(&[pid], &sut::all_processes());
-        signal(pid, "TERM");
+        signal(pid, Signal::TERM);
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if matches!(self.child.try_wait(), Ok(Some(_))) && !tree.iter().any(|p| alive(*p)) {
@@ -97,7 +98,7 @@ impl Child {
         }
         for p in tree.iter().rev() {
             if alive(*p) {
-                signal(*p, "KILL");
+                signal(*p, Signal::KILL);
             }
         }
         let _ = self.child.kill();
@@ -128,14 +129,11 @@ fn is_zombie(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-/// Send a signal with kill(1) (the crate forbids `unsafe`, so no libc::kill).
-fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+/// Send `sig` to `pid` (errors, e.g. the process already exited, are ignored).
+fn signal(pid: u32, sig: Signal) {
+    if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        let _ = kill_process(pid, sig);
+    }
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
@@ -227,4 +225,67 @@ pub fn find_shardgate(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
             "the shardgate binary is neither next to shardgate-lab nor on PATH \
              (build it with `cargo build --release -p shardgate` or pass --shardgate PATH)",
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_takes_down_the_whole_tree() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A shell that ignores SIGTERM, with a child of its own: only the
+        // SIGKILL sweep over the tree can end both.
+        let mut c = Child::spawn(
+            "tree",
+            Path::new("/bin/sh"),
+            &[
+                "-c".into(),
+                "trap '' TERM; sleep 60 & echo started; wait".into(),
+            ],
+            None,
+            dir.path().join("tree.log"),
+        )
+        .expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let tree = loop {
+            let t = sut::with_descendants(&[c.pid()], &sut::all_processes());
+            if t.len() >= 2 || Instant::now() > deadline {
+                break t;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(tree.len() >= 2, "the shell's child did not start: {tree:?}");
+        c.check_alive().expect("running");
+        c.stop(Duration::from_millis(200));
+        for p in &tree {
+            assert!(!alive(*p), "process {p} survived stop");
+        }
+        assert!(c.log_tail(5).contains("started"));
+    }
+
+    #[test]
+    fn a_dead_child_is_reported_with_its_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut c = Child::spawn(
+            "fails",
+            Path::new("/bin/sh"),
+            &["-c".into(), "echo boom; exit 3".into()],
+            None,
+            dir.path().join("fails.log"),
+        )
+        .expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let err = loop {
+            if let Err(e) = c.check_alive() {
+                break e.to_string();
+            }
+            assert!(Instant::now() < deadline, "child never exited");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(
+            err.contains("boom") && err.contains("fails exited"),
+            "{err}"
+        );
+    }
 }
