@@ -73,6 +73,13 @@ pub struct ShardArgs {
     /// (e.g. 127.0.0.1 for a local run).
     #[arg(long)]
     pub bind_ip: Option<IpAddr>,
+    /// Close a keep-alive client connection idle this long between requests.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub client_idle_timeout: Duration,
+    /// Deadline for a backend's response head when the route sets no
+    /// timeout (504 beyond it).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub response_timeout: Duration,
 }
 
 impl ShardArgs {
@@ -112,6 +119,12 @@ impl ShardArgs {
         if let Some(ip) = self.bind_ip {
             f.extend(["--bind-ip".into(), ip.to_string()]);
         }
+        f.extend([
+            "--client-idle-timeout".into(),
+            format!("{}ms", self.client_idle_timeout.as_millis()),
+            "--response-timeout".into(),
+            format!("{}ms", self.response_timeout.as_millis()),
+        ]);
         f
     }
 }
@@ -204,7 +217,11 @@ impl DataplaneArgs {
             driver: self.shards.driver,
             admin,
             drain_timeout: self.shards.drain_timeout,
-            settings: Settings::default(),
+            settings: Settings {
+                client_idle_timeout: self.shards.client_idle_timeout,
+                response_timeout: self.shards.response_timeout,
+                ..Settings::default()
+            },
             bind_ip: self.shards.bind_ip,
         })
     }
@@ -276,6 +293,8 @@ mod tests {
             "epoll",
             "--drain-timeout",
             "5s",
+            "--response-timeout",
+            "1500ms",
         ])
         .expect("valid");
         let Command::Up(up) = cli.command else {
@@ -296,5 +315,9 @@ mod tests {
         assert_eq!(dp.shards.cpus.as_deref(), Some("0-1"));
         assert_eq!(dp.shards.driver, DriverChoice::Epoll);
         assert_eq!(dp.shards.drain_timeout, Duration::from_secs(5));
+        assert_eq!(dp.shards.response_timeout, Duration::from_millis(1500));
+        assert_eq!(dp.shards.client_idle_timeout, Duration::from_secs(60));
+        let cfg = dp.config().expect("config");
+        assert_eq!(cfg.settings.response_timeout, Duration::from_millis(1500));
     }
 }
