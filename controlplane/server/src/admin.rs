@@ -193,30 +193,51 @@ impl Admin {
         if let Some(socket) = &self.dataplane {
             body.push_str(&dataplane_metrics(socket).await);
         }
+        body.push_str("# EOF\n");
         Reply {
             status: 200,
-            content_type: "text/plain; version=0.0.4; charset=utf-8",
+            content_type: OPENMETRICS,
             body,
         }
     }
 }
 
-/// The data plane's metrics, or a comment line saying why there are none.
+/// Both planes' metrics go out as one OpenMetrics exposition (the data
+/// plane speaks OpenMetrics too), which admits no free comments.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The data plane's metric families, after a gauge saying whether they
+/// could be fetched (labelled with the socket; the reason goes to the log).
 async fn dataplane_metrics(socket: &Path) -> String {
-    match dataplane::get(socket, "/metrics").await {
+    let fetched = match dataplane::get(socket, "/metrics").await {
         Ok((200, mut text)) => {
             strip_eof(&mut text);
             if !text.is_empty() && !text.ends_with('\n') {
                 text.push('\n');
             }
-            format!("# data plane metrics from {}\n{text}", socket.display())
+            Some(text)
         }
-        Ok((code, _)) => format!(
-            "# data plane metrics unavailable: {} answered {code}\n",
-            socket.display()
-        ),
-        Err(e) => format!("# data plane metrics unavailable: {e}\n"),
-    }
+        Ok((code, _)) => {
+            tracing::warn!(socket = %socket.display(), code, "data plane metrics unavailable");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(socket = %socket.display(), error = %e, "data plane metrics unavailable");
+            None
+        }
+    };
+    let label = socket
+        .display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    format!(
+        "# HELP shardgate_controlplane_dataplane_scrape_up Whether the data plane's metrics are included in this scrape.\n\
+         # TYPE shardgate_controlplane_dataplane_scrape_up gauge\n\
+         shardgate_controlplane_dataplane_scrape_up{{socket=\"{label}\"}} {}\n{}",
+        u8::from(fetched.is_some()),
+        fetched.unwrap_or_default()
+    )
 }
 
 /// Drop an OpenMetrics `# EOF` terminator, so that more text can follow.

@@ -51,7 +51,7 @@ impl Admin {
         match path {
             "/metrics" => (
                 200,
-                "text/plain; version=0.0.4",
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
                 self.collect().render(self.driver.as_str()),
             ),
             "/ready" => self.ready(),
