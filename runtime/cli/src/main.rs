@@ -16,6 +16,7 @@ mod up;
 use anyhow::Context;
 use args::{Cli, Command};
 use clap::Parser;
+use std::io::IsTerminal;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -25,6 +26,8 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal, never in log files.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match cli.command {
         Command::Up(a) => up::run(a),
