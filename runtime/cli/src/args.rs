@@ -201,6 +201,9 @@ pub struct DataplaneArgs {
     /// Admin endpoint on a unix socket (used by `up`).
     #[arg(long)]
     pub admin_socket: Option<PathBuf>,
+    /// Drain when process PID (the `up` that started us) dies.
+    #[arg(long, hide = true, value_name = "PID")]
+    pub exit_with_parent: Option<u32>,
     #[command(flatten)]
     pub shards: ShardArgs,
 }

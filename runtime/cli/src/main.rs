@@ -38,6 +38,12 @@ fn main() -> anyhow::Result<()> {
             })
         }
         Command::Dataplane(a) => {
+            if let Some(parent) = a.exit_with_parent
+                && !shardgate_runtime::signals::terminate_with_parent(parent)
+                    .context("arming the parent-death signal")?
+            {
+                anyhow::bail!("the parent process {parent} is already gone; not starting");
+            }
             let cfg = a.config()?;
             shardgate_proxy::run(cfg).context("data plane")
         }

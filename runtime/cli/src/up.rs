@@ -24,6 +24,9 @@ pub fn run(a: UpArgs) -> anyhow::Result<()> {
         shm.display().to_string(),
         "--admin-socket".into(),
         dp_sock.display().to_string(),
+        // If `up` is killed outright, the kernel drains its data plane.
+        "--exit-with-parent".into(),
+        pid.to_string(),
     ];
     child_args.extend(a.shards.to_flags());
     let cfg = shardgate_controlplane::Config {

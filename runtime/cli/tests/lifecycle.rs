@@ -88,6 +88,24 @@ fn up_restarts_a_killed_data_plane() {
 }
 
 #[test]
+fn a_killed_up_takes_its_data_plane_down() {
+    let env = Env::new();
+    let web = env.echo("web");
+    env.write("services.yaml", &service("web", &[web.addr]));
+    env.write("routes.yaml", &to("web"));
+    let gw = Gateway::start_up(env, "life.test", "/");
+    let up = gw.up_pid();
+    let dp = gw.dataplane_pid();
+    assert!(signal(up, "KILL"), "SIGKILL to up {up}");
+    let gone = poll(Duration::from_secs(15), || (!alive(dp)).then_some(()));
+    assert!(
+        gone.is_some(),
+        "the data plane {dp} outlived its killed parent:\n{}",
+        gw.logs()
+    );
+}
+
+#[test]
 fn sigterm_drains_in_flight_requests() {
     let env = Env::new();
     let web = env.echo("web");

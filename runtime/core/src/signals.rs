@@ -47,6 +47,25 @@ pub fn terminate(pid: u32) -> bool {
     unsafe { libc::kill(pid, libc::SIGTERM) == 0 }
 }
 
+/// Have the kernel send this process SIGTERM (a drain) when its parent
+/// dies, e.g. when `shardgate up` is killed with SIGKILL. Returns false when
+/// `parent` is already gone (then no signal will ever come).
+///
+/// The signal follows the *thread* that forked this process; `up` forks
+/// from a long-lived runtime worker, so that is its whole lifetime.
+pub fn terminate_with_parent(parent: u32) -> io::Result<bool> {
+    let sig = libc::c_ulong::try_from(libc::SIGTERM).unwrap_or(15);
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number by value and touches no
+    // memory of ours.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: getppid has no preconditions. Checked after the prctl, so a
+    // parent that died before it is still noticed.
+    let now = unsafe { libc::getppid() };
+    Ok(u32::try_from(now).is_ok_and(|p| p == parent))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
