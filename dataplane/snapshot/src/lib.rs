@@ -232,6 +232,24 @@ impl ShmError {
     }
 }
 
+/// Remove a control segment and every file beside it named `PATH.*` (its
+/// blobs and any temporary file a publisher left), e.g. when an all-in-one
+/// process that created the segment exits. Missing files are not an error.
+pub fn remove_segment(control: &Path) {
+    let _ = std::fs::remove_file(control);
+    let (Some(dir), Some(name)) = (control.parent(), control.file_name()) else {
+        return;
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
 /// `PATH.{generation:020}`: where the blob of one generation lives.
 pub fn blob_path(control: &Path, generation: u64) -> PathBuf {
     let mut s = control.as_os_str().to_owned();

@@ -65,7 +65,7 @@ pub fn run(a: UpArgs) -> anyhow::Result<()> {
         let _ = supervisor.await;
         r
     });
-    remove_segment(&shm);
+    shardgate_snapshot::remove_segment(&shm);
     let _ = std::fs::remove_dir_all(&run_dir);
     result
 }
@@ -78,22 +78,6 @@ fn default_segment(pid: u32) -> PathBuf {
         std::env::temp_dir()
     };
     dir.join(format!("shardgate-{pid}"))
-}
-
-/// Remove the control segment and its blobs (`PATH.<generation>`).
-fn remove_segment(path: &Path) {
-    let _ = std::fs::remove_file(path);
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return;
-    };
-    let prefix = format!("{}.", name.to_string_lossy());
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
 }
 
 /// Run the data plane as a child; restart it with backoff when it dies;

@@ -10,6 +10,7 @@
 
 pub mod cpus;
 pub mod driver;
+pub mod duration;
 pub mod listener;
 pub mod mailbox;
 pub mod shard;
@@ -18,6 +19,7 @@ pub mod sock;
 
 pub use cpus::{CpuSetError, ShardPlan, parse_cpu_list, plan_shards};
 pub use driver::{Driver, DriverChoice};
+pub use duration::parse_duration;
 pub use listener::bind_reuseport;
 pub use mailbox::{Inbox, Mailbox, mailbox};
 pub use shard::{ShardContext, ShardHandle, spawn_shards};
