@@ -103,6 +103,12 @@ impl Child {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // SIGKILL is delivered asynchronously: wait (bounded) until the
+        // whole tree is gone, so callers can rely on it when stop returns.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while tree.iter().any(|p| alive(*p)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
