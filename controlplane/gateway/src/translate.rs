@@ -286,6 +286,7 @@ fn build_listeners(
             address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             port,
             protocol: Protocol::Http,
+            tls: None,
             virtual_hosts,
         });
     }

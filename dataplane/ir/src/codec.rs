@@ -127,6 +127,7 @@ mod tests {
                 address: "0.0.0.0".parse().expect("literal"),
                 port: 8080,
                 protocol: Protocol::Http,
+                tls: None,
                 virtual_hosts: vec![VirtualHost {
                     name: "default/gw/http".into(),
                     hostnames: vec![HostMatch::Wildcard(".example.com".into())],
@@ -232,5 +233,60 @@ mod tests {
         let l = s.listeners[0].clone();
         s.listeners.push(l);
         assert!(validate(&s).is_err());
+    }
+
+    #[test]
+    fn tls_settings_must_match_the_protocol() {
+        let cert = TlsCertificate {
+            name: "default/gw/https/default/cert".into(),
+            server_names: vec![HostMatch::Wildcard(".example.com".into())],
+            chain_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+            key_pem: "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n".into(),
+        };
+        let with = |protocol, tls: Option<ListenerTls>| {
+            let mut s = sample(1);
+            s.listeners[0].protocol = protocol;
+            s.listeners[0].tls = tls;
+            validate(&s)
+        };
+        let tls = |certificates: Vec<TlsCertificate>| Some(ListenerTls { certificates });
+        assert!(with(Protocol::Https, tls(vec![cert.clone()])).is_ok());
+        let https = decode(&encode(&{
+            let mut s = sample(3);
+            s.listeners[0].protocol = Protocol::Https;
+            s.listeners[0].tls = tls(vec![cert.clone()]);
+            s
+        }))
+        .expect("round trip");
+        assert_eq!(https.listeners[0].tls, tls(vec![cert.clone()]));
+
+        for (protocol, settings, why) in [
+            (Protocol::Https, None, "HTTPS without TLS settings"),
+            (Protocol::Https, tls(vec![]), "HTTPS without a certificate"),
+            (
+                Protocol::Http,
+                tls(vec![cert.clone()]),
+                "TLS settings on a cleartext",
+            ),
+            (
+                Protocol::Https,
+                tls(vec![TlsCertificate {
+                    server_names: vec![HostMatch::Exact("Upper.example".into())],
+                    ..cert.clone()
+                }]),
+                "bad server name",
+            ),
+            (
+                Protocol::Https,
+                tls(vec![TlsCertificate {
+                    key_pem: String::new(),
+                    ..cert.clone()
+                }]),
+                "PEM chain or key missing",
+            ),
+        ] {
+            let err = with(protocol, settings).expect_err(why);
+            assert!(err.to_string().contains(why), "{err} should say {why}");
+        }
     }
 }

@@ -28,6 +28,8 @@ pub struct Listener {
     pub address: IpAddr,
     pub port: u16,
     pub protocol: Protocol,
+    /// TLS termination: present exactly when `protocol` is [`Protocol::Https`].
+    pub tls: Option<ListenerTls>,
     /// Matched by the request's host: exact names first, then the longest
     /// wildcard suffix, then a catch-all.
     pub virtual_hosts: Vec<VirtualHost>,
@@ -37,6 +39,34 @@ pub struct Listener {
 pub enum Protocol {
     /// Cleartext HTTP/1.1.
     Http,
+    /// HTTP/1.1 over TLS terminated by the data plane (ALPN `http/1.1`).
+    Https,
+}
+
+/// The certificates of a TLS-terminating bound socket. The Gateway
+/// listeners sharing the port each contribute theirs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerTls {
+    /// Chosen by the client's SNI: an exact server name first, then the
+    /// longest wildcard suffix, then a certificate without server names
+    /// (the default, also used when the client sends no SNI). Several
+    /// entries may serve the same names (e.g. an RSA and an ECDSA key);
+    /// the first one whose key the client accepts is used.
+    pub certificates: Vec<TlsCertificate>,
+}
+
+/// One certificate chain and its key, from a Gateway listener's
+/// `tls.certificateRefs` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsCertificate {
+    /// Stable name used in logs, e.g. `default/gw/https/default/web-cert`.
+    pub name: String,
+    /// The SNI names this certificate answers for; empty means any name.
+    pub server_names: Vec<HostMatch>,
+    /// PEM `CERTIFICATE` blocks, the leaf first.
+    pub chain_pem: String,
+    /// One PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_pem: String,
 }
 
 /// A set of hostnames sharing one ordered list of routes.

@@ -1,7 +1,7 @@
 //! Structural validation run on every decoded snapshot. The router's compile
 //! step adds what needs its own machinery (regular expressions).
 
-use crate::{Action, BackendTarget, HostMatch, IrError, PathMatch, Snapshot};
+use crate::{Action, BackendTarget, HostMatch, IrError, Listener, PathMatch, Protocol, Snapshot};
 use std::collections::HashSet;
 
 /// Check every cross-reference and invariant the data plane relies on.
@@ -18,13 +18,10 @@ pub fn validate(s: &Snapshot) -> Result<(), IrError> {
                 l.name, l.address, l.port
             ));
         }
+        validate_tls(l)?;
         for vh in &l.virtual_hosts {
             for h in &vh.hostnames {
-                let (name, ok) = match h {
-                    HostMatch::Exact(n) => (n, !n.is_empty() && !n.contains('*')),
-                    HostMatch::Wildcard(n) => (n, n.starts_with('.') && n.len() > 1),
-                };
-                if !ok || name.bytes().any(|b| b.is_ascii_uppercase()) {
+                if let Err(name) = check_host(h) {
                     return bad(format!("virtual host {}: bad hostname {name:?}", vh.name));
                 }
             }
@@ -85,6 +82,43 @@ pub fn validate(s: &Snapshot) -> Result<(), IrError> {
         }
         if c.connect_timeout_ms == 0 {
             return bad(format!("cluster {}: connect timeout 0", c.name));
+        }
+    }
+    Ok(())
+}
+
+/// A hostname is lower-case; exact names are non-empty without `*`;
+/// wildcard suffixes start with `.`.
+fn check_host(h: &HostMatch) -> Result<(), &str> {
+    let (name, ok) = match h {
+        HostMatch::Exact(n) => (n, !n.is_empty() && !n.contains('*')),
+        HostMatch::Wildcard(n) => (n, n.starts_with('.') && n.len() > 1),
+    };
+    if !ok || name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(name);
+    }
+    Ok(())
+}
+
+/// HTTPS listeners carry at least one certificate with PEM material;
+/// cleartext ones carry none.
+fn validate_tls(l: &Listener) -> Result<(), IrError> {
+    let bad = |m: String| Err(IrError::Invalid(format!("listener {}: {m}", l.name)));
+    let tls = match (l.protocol, &l.tls) {
+        (Protocol::Http, None) => return Ok(()),
+        (Protocol::Http, Some(_)) => return bad("TLS settings on a cleartext listener".into()),
+        (Protocol::Https, None) => return bad("HTTPS without TLS settings".into()),
+        (Protocol::Https, Some(tls)) => tls,
+    };
+    if tls.certificates.is_empty() {
+        return bad("HTTPS without a certificate".into());
+    }
+    for c in &tls.certificates {
+        if let Some(Err(name)) = c.server_names.iter().map(check_host).find(Result::is_err) {
+            return bad(format!("certificate {}: bad server name {name:?}", c.name));
+        }
+        if !c.chain_pem.contains("-----BEGIN ") || !c.key_pem.contains("-----BEGIN ") {
+            return bad(format!("certificate {}: PEM chain or key missing", c.name));
         }
     }
     Ok(())

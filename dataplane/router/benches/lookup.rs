@@ -50,6 +50,7 @@ fn snapshot(vhosts: Vec<VirtualHost>) -> Snapshot {
             address: [0, 0, 0, 0].into(),
             port: 8080,
             protocol: Protocol::Http,
+            tls: None,
             virtual_hosts: vhosts,
         }],
         clusters: vec![Cluster::new("default/echo:8080", vec![])],

@@ -174,6 +174,7 @@ fn random_snapshot(rng: &mut Rng) -> Snapshot {
             address: [0, 0, 0, 0].into(),
             port: 80,
             protocol: Protocol::Http,
+            tls: None,
             virtual_hosts: vhosts,
         }],
         clusters: vec![],

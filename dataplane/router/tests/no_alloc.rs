@@ -110,6 +110,7 @@ fn snapshot() -> Snapshot {
             address: [0, 0, 0, 0].into(),
             port: 8080,
             protocol: Protocol::Http,
+            tls: None,
             virtual_hosts: vhosts,
         }],
         clusters: vec![Cluster::new("c", vec![])],

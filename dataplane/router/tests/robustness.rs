@@ -93,6 +93,7 @@ fn table() -> Table {
             address: [0, 0, 0, 0].into(),
             port: 80,
             protocol: Protocol::Http,
+            tls: None,
             virtual_hosts: vec![
                 vhost(
                     "exact",

@@ -7,6 +7,7 @@ fn listener(vhosts: &[(&str, &[&str])]) -> Listener {
         address: [0, 0, 0, 0].into(),
         port: 80,
         protocol: Protocol::Http,
+        tls: None,
         virtual_hosts: vhosts
             .iter()
             .map(|(name, hosts)| VirtualHost {

@@ -45,6 +45,7 @@ fn snapshot(vhosts: Vec<VirtualHost>) -> Snapshot {
             address: [127, 0, 0, 1].into(),
             port: 8080,
             protocol: Protocol::Http,
+            tls: None,
             virtual_hosts: vhosts,
         }],
         clusters: vec![Cluster::new(
@@ -375,6 +376,7 @@ fn listeners_keep_snapshot_order_and_their_own_routes() {
         address: [0, 0, 0, 0].into(),
         port: 9090,
         protocol: Protocol::Http,
+        tls: None,
         virtual_hosts: vec![vhost(
             "second",
             &["x.com"],

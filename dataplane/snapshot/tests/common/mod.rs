@@ -100,6 +100,7 @@ pub fn snapshot(generation: u64, clusters: usize, endpoints: usize) -> Snapshot 
             address: "0.0.0.0".parse().expect("literal"),
             port: 8080,
             protocol: Protocol::Http,
+            tls: None,
             virtual_hosts: vec![VirtualHost {
                 name: "default/gw/http".into(),
                 hostnames: vec![HostMatch::Exact(format!("gen-{generation}.example.com"))],
