@@ -3,6 +3,7 @@
 use crate::config::{BenchConfig, Pace};
 use crate::stats::{ErrorCounts, ShardStats};
 use crate::sut::{self, CoreTicks, USER_HZ};
+use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,6 +20,42 @@ pub struct Latency {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+    /// The distribution at [`SPECTRUM_POINTS`] percentiles spaced evenly on
+    /// a log scale of `1/(1 - p)` from 0 to 99.999 (the shape of a latency
+    /// CDF chart); empty in reports written before it existed.
+    #[serde(default)]
+    pub spectrum: Vec<Percentile>,
+}
+
+/// One point of a latency distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentile {
+    /// 0..100.
+    pub percentile: f64,
+    /// The latency at that percentile, microseconds.
+    pub us: f64,
+}
+
+/// Points in [`Latency::spectrum`]: 20 per decade of `1/(1 - p)`, five
+/// decades (0 % … 99.999 %).
+pub const SPECTRUM_POINTS: usize = 101;
+
+/// The latency spectrum of a histogram of nanoseconds.
+pub fn spectrum(h: &Histogram<u64>) -> Vec<Percentile> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    (0..SPECTRUM_POINTS)
+        .map(|i| {
+            let q = 1.0 - 10f64.powf(-(i as f64) / 20.0);
+            // Six decimals keep the JSON readable and exact at the decades.
+            let percentile = (q * 100.0 * 1e6).round() / 1e6;
+            Percentile {
+                percentile,
+                us: h.value_at_quantile(q) as f64 / 1000.0,
+            }
+        })
+        .collect()
 }
 
 /// CPU time spent by the processes under test during the window.
@@ -133,6 +170,7 @@ pub(crate) fn build_report(
             p99: us(h.value_at_quantile(0.99)),
             p999: us(h.value_at_quantile(0.999)),
             max: us(h.max()),
+            spectrum: spectrum(h),
         }
     };
     let seconds = s.timeline_ok.len().max(s.timeline_err.len());
@@ -292,4 +330,30 @@ fn cores(c: &[Option<usize>]) -> String {
         .map(|c| c.map_or_else(|| "any".to_string(), |c| c.to_string()))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::new_histogram;
+
+    #[test]
+    fn spectrum_spans_five_decades_in_order() {
+        assert!(spectrum(&new_histogram()).is_empty());
+        let mut h = new_histogram();
+        for us in 1..=100_000u64 {
+            h.record(us * 1000).expect("in range");
+        }
+        let s = spectrum(&h);
+        assert_eq!(s.len(), SPECTRUM_POINTS);
+        assert_eq!(s[0].percentile, 0.0);
+        let decades: Vec<f64> = [20, 40, 60, 80, 100].map(|i| s[i].percentile).to_vec();
+        assert_eq!(decades, vec![90.0, 99.0, 99.9, 99.99, 99.999]);
+        assert!(s.windows(2).all(|w| w[0].percentile < w[1].percentile));
+        assert!(s.windows(2).all(|w| w[0].us <= w[1].us));
+        // 3 significant digits: within 0.1 % of the exact value.
+        let p99 = s[40].us;
+        assert!((98_900.0..=99_100.0).contains(&p99), "p99 {p99}");
+        assert!(s[0].us <= 1.001, "min {}", s[0].us);
+    }
 }
