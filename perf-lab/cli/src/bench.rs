@@ -109,9 +109,27 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     };
     let report = shardgate_loadgen::run(&cfg, &sut)?;
     print!("{}", report.table());
-    write_json(a.json.as_deref(), &report)?;
+    write_json(
+        a.json.as_deref(),
+        &Kinded {
+            kind: KIND,
+            result: &report,
+        },
+    )?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// A result file: the result's own fields under a top-level `"kind"`
+/// (`bench`, `compare`, …) that `shardgate-lab report` dispatches on.
+#[derive(serde::Serialize)]
+pub struct Kinded<'a, T> {
+    pub kind: &'static str,
+    #[serde(flatten)]
+    pub result: &'a T,
+}
+
+/// The `"kind"` of a `bench --json` file.
+pub const KIND: &str = "bench";
 
 pub fn write_json<T: serde::Serialize>(
     path: Option<&std::path::Path>,
@@ -183,7 +201,13 @@ fn self_test(mut a: BenchArgs) -> anyhow::Result<ExitCode> {
     server.stop(Duration::from_secs(2));
     print!("{}", report.table());
     print_ceiling(&report, &gen_cpus, &server_cpus);
-    write_json(a.json.as_deref(), &report)?;
+    write_json(
+        a.json.as_deref(),
+        &Kinded {
+            kind: KIND,
+            result: &report,
+        },
+    )?;
     let ok = report.requests > 0 && report.errors_total == 0;
     println!("{} passed, {} failed", u8::from(ok), u8::from(!ok));
     Ok(if ok {

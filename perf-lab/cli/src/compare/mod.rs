@@ -132,6 +132,8 @@ struct RunRecord {
 
 #[derive(Debug, Serialize)]
 struct CompareResult<'a> {
+    /// Always [`KIND`]: what `shardgate-lab report` dispatches on.
+    kind: &'static str,
     scenario: Scenario,
     plan: &'a Plan,
     rounds: usize,
@@ -150,6 +152,9 @@ struct CompareResult<'a> {
     passed: usize,
     failed: usize,
 }
+
+/// The `"kind"` of `compare.json`.
+pub const KIND: &str = "compare";
 
 /// Largest share of failed requests a run may have and still pass.
 const MAX_ERROR_SHARE: f64 = 0.01;
@@ -325,6 +330,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
     let passed = records.iter().filter(|r| r.passed).count();
     let failed = records.len() - passed;
     let result = CompareResult {
+        kind: KIND,
         scenario: a.scenario,
         plan: &plan,
         rounds: a.rounds,
