@@ -1,10 +1,24 @@
 //! A TLS listener's `certificateRefs`: core Secrets holding a PEM
-//! certificate and key, in the listener's namespace or granted by a
-//! ReferenceGrant.
+//! certificate chain and its private key, in the listener's namespace or
+//! granted by a ReferenceGrant. The material is parsed here (PEM, DER,
+//! key type, key matching the leaf) so that a Secret the data plane could
+//! not load is reported on the listener instead of failing handshakes.
 
 use crate::grants::{self, From, To};
 use crate::objects::{ObjectKey, Objects};
+use rustls::crypto::ring::sign::any_supported_type;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
 use serde::{Deserialize, Serialize};
+
+/// A resolved certificate: which Secret, and its PEM material as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    pub secret: ObjectKey,
+    pub chain_pem: String,
+    pub key_pem: String,
+}
 
 /// One `tls.certificateRefs` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -22,20 +36,26 @@ pub struct SecretRef {
 /// message).
 pub type Problem = (&'static str, String);
 
-/// Check every reference of a listener declared by `owner`; the first
+/// Resolve every reference of a listener declared by `owner`; the first
 /// problem is returned. An empty list is a problem of its own (a TLS
 /// listener that terminates needs a certificate).
-pub fn resolve(objects: &Objects, owner: From<'_>, refs: &[SecretRef]) -> Result<(), Problem> {
+pub fn resolve(
+    objects: &Objects,
+    owner: From<'_>,
+    refs: &[SecretRef],
+) -> Result<Vec<Certificate>, Problem> {
     if refs.is_empty() {
         return Err((
             "InvalidCertificateRef",
             "tls.certificateRefs is empty: terminating TLS needs a certificate".to_owned(),
         ));
     }
-    refs.iter().try_for_each(|r| resolve_one(objects, owner, r))
+    refs.iter()
+        .map(|r| resolve_one(objects, owner, r))
+        .collect()
 }
 
-fn resolve_one(objects: &Objects, owner: From<'_>, r: &SecretRef) -> Result<(), Problem> {
+fn resolve_one(objects: &Objects, owner: From<'_>, r: &SecretRef) -> Result<Certificate, Problem> {
     let group = r.group.as_deref().unwrap_or("");
     let kind = r.kind.as_deref().unwrap_or("Secret");
     let ns = r.namespace.as_deref().unwrap_or(owner.namespace);
@@ -80,6 +100,7 @@ fn resolve_one(objects: &Objects, owner: From<'_>, r: &SecretRef) -> Result<(), 
             .and_then(|d| d.get(name))
             .map(|s| s.as_bytes().to_vec())
     };
+    let mut pems = Vec::with_capacity(2);
     for (name, label) in [("tls.crt", "CERTIFICATE"), ("tls.key", "PRIVATE KEY")] {
         let pem = field(name).unwrap_or_default();
         if !holds_pem(&pem, label) {
@@ -88,8 +109,44 @@ fn resolve_one(objects: &Objects, owner: From<'_>, r: &SecretRef) -> Result<(), 
                 format!("certificateRef: Secret {key} has no PEM {label} in {name}"),
             ));
         }
+        pems.push(pem);
     }
-    Ok(())
+    let (chain, private) = (&pems[0], &pems[1]);
+    check_pair(chain, private).map_err(|why| {
+        (
+            "InvalidCertificateRef",
+            format!("certificateRef: Secret {key}: {why}"),
+        )
+    })?;
+    Ok(Certificate {
+        secret: key,
+        // holds_pem has checked both are UTF-8.
+        chain_pem: String::from_utf8_lossy(chain).into_owned(),
+        key_pem: String::from_utf8_lossy(private).into_owned(),
+    })
+}
+
+/// Parse the chain and the key the way the data plane will, and check the
+/// key belongs to the leaf certificate.
+fn check_pair(chain: &[u8], private: &[u8]) -> Result<(), String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("tls.crt is not valid PEM: {e}"))?;
+    if certs.is_empty() {
+        return Err("tls.crt holds no certificate".to_owned());
+    }
+    let key = PrivateKeyDer::from_pem_slice(private)
+        .map_err(|e| format!("tls.key is not a valid PEM private key: {e}"))?;
+    let signer = any_supported_type(&key)
+        .map_err(|e| format!("tls.key is not a supported private key: {e}"))?;
+    CertifiedKey::new(certs, signer)
+        .keys_match()
+        .map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) => {
+                "tls.key is not the private key of the first certificate in tls.crt".to_owned()
+            }
+            other => format!("tls.key cannot be checked against tls.crt: {other}"),
+        })
 }
 
 /// Does `data` hold a PEM block whose label ends with `label` (so `PRIVATE

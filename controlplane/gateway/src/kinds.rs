@@ -87,7 +87,7 @@ impl ListenerProtocol {
 
     /// Does the data plane serve this protocol today?
     pub fn served(&self) -> bool {
-        matches!(self, ListenerProtocol::Http)
+        matches!(self, ListenerProtocol::Http | ListenerProtocol::Https)
     }
 
     /// Do listeners of this protocol tell flows apart by hostname?

@@ -3,7 +3,7 @@
 //! and the namespaces it takes routes from. Conflicts between listeners
 //! are [`crate::conflicts`]' concern.
 
-use crate::certificates::{self, SecretRef};
+use crate::certificates::{self, Certificate, SecretRef};
 use crate::grants::From;
 use crate::hostnames::Host;
 use crate::kinds::{ListenerProtocol, RouteKind};
@@ -117,8 +117,9 @@ pub struct ListenerInfo {
     /// `Some` when it conflicts with another listener (set by
     /// [`crate::conflicts::mark`]).
     pub conflict: Option<Problem>,
-    /// Certificate references (TLS listeners that terminate).
-    pub refs: Result<(), Problem>,
+    /// Resolved certificate references (TLS listeners that terminate;
+    /// empty for the others).
+    pub refs: Result<Vec<Certificate>, Problem>,
     /// Route kinds it carries, in the order asked for.
     pub supported_kinds: Vec<RouteKind>,
     /// Route kinds asked for that it cannot carry, as `group/kind`.
@@ -165,7 +166,7 @@ pub fn analyse(
                 .and_then(|t| t.certificate_refs.as_deref())
                 .unwrap_or_default(),
         ),
-        false => Ok(()),
+        false => Ok(Vec::new()),
     };
     let (mut supported_kinds, invalid_kinds) = kinds(spec, &protocol);
     if accepted.is_err() {

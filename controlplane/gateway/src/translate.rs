@@ -6,7 +6,7 @@ use crate::gatewayclass;
 use crate::gateways::{self, GatewayInfo};
 use crate::grants;
 use crate::hostnames::Host;
-use crate::kinds::RouteKind;
+use crate::kinds::{ListenerProtocol, RouteKind};
 use crate::objects::{ObjectKey, Objects};
 use crate::refs;
 use crate::routes::{self, CompiledRule};
@@ -15,8 +15,8 @@ use crate::status::{self, ObjectStatus, RouteVerdict, StatusInputs};
 use gateway_api::httproutes::HttpRouteRules;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use shardgate_ir::{
-    Action, BackendTarget, Cluster, Listener, Protocol, Route, RouteMatch, Snapshot, VirtualHost,
-    WeightedBackend,
+    Action, BackendTarget, Cluster, Listener, ListenerTls, Protocol, Route, RouteMatch, Snapshot,
+    TlsCertificate, VirtualHost, WeightedBackend,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -260,9 +260,20 @@ fn build_listeners(
 ) -> Vec<Listener> {
     // Gateway listeners by port: (gateway, listener index, hostname).
     let mut ports: BTreeMap<u16, Vec<(&ObjectKey, usize, &Host)>> = BTreeMap::new();
+    // HTTPS ports and the certificates their listeners contribute.
+    let mut tls: BTreeMap<u16, Vec<TlsCertificate>> = BTreeMap::new();
     for (key, gw) in gateways {
         for (i, l) in gw.listeners.iter().enumerate().filter(|(_, l)| l.served()) {
             ports.entry(l.port).or_default().push((key, i, &l.host));
+            if l.protocol == ListenerProtocol::Https {
+                let certs = tls.entry(l.port).or_default();
+                certs.extend(l.refs.iter().flatten().map(|c| TlsCertificate {
+                    name: format!("{key}/{}/{}", l.name, c.secret),
+                    server_names: l.host.to_ir().into_iter().collect(),
+                    chain_pem: c.chain_pem.clone(),
+                    key_pem: c.key_pem.clone(),
+                }));
+            }
         }
     }
     let mut out = Vec::new();
@@ -285,8 +296,13 @@ fn build_listeners(
             name,
             address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             port,
-            protocol: Protocol::Http,
-            tls: None,
+            protocol: match tls.contains_key(&port) {
+                true => Protocol::Https,
+                false => Protocol::Http,
+            },
+            tls: tls
+                .remove(&port)
+                .map(|certificates| ListenerTls { certificates }),
             virtual_hosts,
         });
     }

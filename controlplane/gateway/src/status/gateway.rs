@@ -40,7 +40,7 @@ fn listener_conditions(
             false,
             "UnsupportedProtocol",
             format!(
-                "the data plane does not serve {} listeners yet; only HTTP is served",
+                "the data plane does not serve {} listeners yet; only HTTP and HTTPS are served",
                 l.protocol
             ),
         ),
@@ -59,7 +59,7 @@ fn listener_conditions(
     });
     conds.push(match &l.refs {
         Err((reason, msg)) => c.make("ResolvedRefs", false, reason, msg.clone()),
-        Ok(()) if !l.invalid_kinds.is_empty() => c.make(
+        Ok(_) if !l.invalid_kinds.is_empty() => c.make(
             "ResolvedRefs",
             false,
             "InvalidRouteKinds",
@@ -68,7 +68,7 @@ fn listener_conditions(
                 l.invalid_kinds.join(", ")
             ),
         ),
-        Ok(()) => c.make(
+        Ok(_) => c.make(
             "ResolvedRefs",
             true,
             "ResolvedRefs",
