@@ -45,7 +45,7 @@ pub mod status;
 mod translate;
 mod view;
 
-pub use gatewayclass::CONTROLLER_NAME;
+pub use gatewayclass::{CONTROLLER_NAME, SUPPORTED_FEATURES};
 pub use objects::{LoadError, Object, ObjectKey, Objects, ParsedFile, Source, parse_documents};
 pub use status::{ObjectStatus, Status, StatusInputs};
 pub use translate::{Translation, translate, translate_with};

@@ -2,10 +2,14 @@
 //! the load errors, the IR snapshot and the statuses, as YAML, must equal
 //! `testdata/<name>.out.yaml`. `UPDATE_GOLDEN=1` rewrites the outputs.
 //! Status inputs: not yet programmed, times at the epoch, and the data
-//! plane reachable at [`ADDRESS`].
+//! plane reachable at [`ADDRESS`]. Every GatewayClass of ours must publish
+//! exactly [`SUPPORTED_FEATURES`]; the list is checked here and left out
+//! of the outputs, so that claiming a feature does not rewrite every case.
 
 use serde::Serialize;
-use shardgate_gateway::{ObjectStatus, Objects, StatusInputs, translate_with};
+use shardgate_gateway::{
+    ObjectStatus, Objects, SUPPORTED_FEATURES, Status, StatusInputs, translate_with,
+};
 use shardgate_ir::Snapshot;
 use std::fs;
 use std::path::Path;
@@ -35,10 +39,28 @@ fn render(name: &str, input: &str) -> Result<String, String> {
     if translate_with(&objects, &inputs) != t {
         return Err(format!("{name}: translation is not deterministic"));
     }
+    let mut status = t.status.clone();
+    for s in &mut status {
+        if let Status::GatewayClass(class) = &mut s.status {
+            let published: Vec<String> = class
+                .supported_features
+                .take()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| f.name)
+                .collect();
+            if published != SUPPORTED_FEATURES {
+                return Err(format!(
+                    "{name}: GatewayClass {} publishes supportedFeatures {published:?}",
+                    s.name
+                ));
+            }
+        }
+    }
     let golden = Golden {
         errors: objects.errors.iter().map(ToString::to_string).collect(),
         snapshot: &t.snapshot,
-        status: &t.status,
+        status: &status,
     };
     serde_saphyr::to_string(&golden).map_err(|e| format!("{name}: cannot render YAML: {e}"))
 }

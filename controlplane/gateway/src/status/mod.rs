@@ -7,9 +7,9 @@ mod route;
 pub(crate) use gateway::{gateway, listener_set};
 pub(crate) use route::{RouteVerdict, route};
 
-use crate::gatewayclass::CONTROLLER_NAME;
+use crate::gatewayclass::{CONTROLLER_NAME, SUPPORTED_FEATURES};
 use crate::objects::ObjectKey;
-use gateway_api::gatewayclasses::GatewayClassStatus;
+use gateway_api::gatewayclasses::{GatewayClassStatus, GatewayClassStatusSupportedFeatures};
 use gateway_api::gateways::GatewayStatus;
 use gateway_api::httproutes::HttpRouteStatus;
 use gateway_api::listenersets::ListenerSetStatus;
@@ -148,7 +148,14 @@ pub(crate) fn gateway_class(
         key,
         Status::GatewayClass(GatewayClassStatus {
             conditions: Some(conditions),
-            supported_features: None,
+            supported_features: Some(
+                SUPPORTED_FEATURES
+                    .iter()
+                    .map(|f| GatewayClassStatusSupportedFeatures {
+                        name: (*f).to_owned(),
+                    })
+                    .collect(),
+            ),
         }),
     )
 }
