@@ -8,6 +8,7 @@ mod args;
 mod bench;
 mod compare;
 mod conformance;
+mod cpbench;
 mod fixed_server;
 mod procs;
 
@@ -37,6 +38,14 @@ enum Command {
     FixedServer(fixed_server::FixedServerArgs),
     /// Run a Gateway API conformance corpus against a real shardgate.
     Conformance(conformance::ConformanceArgs),
+    /// Time from a YAML change (and from a snapshot publish) until every
+    /// data-plane shard serves it, by route count.
+    Propagation(cpbench::propagation::PropagationArgs),
+    /// Translation time, snapshot size, memory per route and route-lookup
+    /// cost by route count.
+    Scale(cpbench::scale::ScaleArgs),
+    /// Errors and latency during route edits under a steady open-loop load.
+    RouteChange(cpbench::route_change::RouteChangeArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +62,9 @@ fn main() -> ExitCode {
         Command::Compare(a) => compare::run(a),
         Command::FixedServer(a) => fixed_server::run(a),
         Command::Conformance(a) => conformance::run(a),
+        Command::Propagation(a) => cpbench::propagation::run(a),
+        Command::Scale(a) => cpbench::scale::run(a),
+        Command::RouteChange(a) => cpbench::route_change::run(a),
     };
     match result {
         Ok(code) => code,
