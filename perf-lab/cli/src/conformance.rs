@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use shardgate_conformance::features::{Claimed, SHARDGATE_FEATURES};
+use shardgate_conformance::features::Claimed;
 use shardgate_conformance::{Options, run as run_corpus};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +14,9 @@ pub struct ConformanceArgs {
     /// The corpus directory (with cases/ and manifests/).
     #[arg(long)]
     pub suite: PathBuf,
-    /// Claimed features, comma separated (default: shardgate's own claim).
+    /// Claimed features, comma separated (default: what shardgate's
+    /// GatewayClass publishes in `status.supportedFeatures`, as the official
+    /// suite infers them).
     #[arg(long, value_delimiter = ',')]
     pub features: Option<Vec<String>>,
     /// Run only these tests (comma separated short names).
@@ -51,10 +53,8 @@ fn default_shardgate() -> PathBuf {
 
 pub fn run(a: ConformanceArgs) -> anyhow::Result<ExitCode> {
     let mut opts = Options::new(a.suite, a.shardgate.unwrap_or_else(default_shardgate));
-    opts.claimed = match a.features {
-        Some(f) => Claimed::new(f),
-        None => Claimed::new(SHARDGATE_FEATURES.iter().copied()),
-    };
+    // Without --features, the claim is what the GatewayClass publishes.
+    opts.claimed = a.features.map(Claimed::new);
     opts.run = a.run;
     opts.report = a.report;
     opts.profiles = a.profiles;

@@ -1,37 +1,9 @@
-//! Conformance features: what shardgate claims, and the profiles of the
+//! Conformance features: the claimed set (shardgate publishes its own in
+//! its GatewayClass's `status.supportedFeatures`), and the profiles of the
 //! official suite (`conformance/utils/suite/profiles.go`, as summarised in
 //! the corpus INDEX.md).
 
 use std::collections::BTreeSet;
-
-/// The features shardgate supports today. A test runs only when every one
-/// of its features is in this list; otherwise it is skipped and the
-/// missing features are named. A feature is listed once every test that
-/// uses only listed features passes against shardgate (checked with
-/// `shardgate-lab conformance --features ...` before adding it); CI fails
-/// on any failing test of a listed feature.
-///
-/// Not listed yet: `ReferenceGrant` (route references pass; Gateway
-/// certificate references need HTTPS listeners), everything TLS/HTTPS,
-/// gRPC, TCP, UDP, TLSRoute, BackendTLSPolicy, and the HTTPRoute filters
-/// the control plane still refuses (redirects, rewrites, mirrors, CORS,
-/// backend-level filters) or the data plane lacks (retries).
-pub const SHARDGATE_FEATURES: &[&str] = &[
-    "Gateway",
-    "HTTPRoute",
-    "GatewayPort8080",
-    "GatewayHTTPListenerIsolation",
-    "GatewayAddressEmpty",
-    "ListenerSet",
-    "HTTPRouteQueryParamMatching",
-    "HTTPRouteMethodMatching",
-    "HTTPRouteResponseHeaderModification",
-    "HTTPRouteRequestTimeout",
-    "HTTPRouteBackendTimeout",
-    "HTTPRouteParentRefPort",
-    "HTTPRouteDestinationPortMatching",
-    "HTTPRouteNamedRouteRule",
-];
 
 /// One conformance profile.
 #[derive(Debug, Clone, Copy)]
@@ -156,7 +128,7 @@ impl Profile {
 }
 
 /// The claimed feature set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Claimed(BTreeSet<String>);
 
 impl Claimed {
@@ -166,11 +138,6 @@ impl Claimed {
         S: Into<String>,
     {
         Claimed(features.into_iter().map(Into::into).collect())
-    }
-
-    /// shardgate's own claim ([`SHARDGATE_FEATURES`]).
-    pub fn shardgate() -> Self {
-        Claimed::new(SHARDGATE_FEATURES.iter().copied())
     }
 
     pub fn contains(&self, f: &str) -> bool {

@@ -13,7 +13,9 @@
 //! ([`actions`]) and status checks.
 //!
 //! A test runs only when every one of its features is claimed
-//! ([`features::SHARDGATE_FEATURES`], or `--features`); otherwise it is
+//! (by default the features the GatewayClass publishes in its
+//! `status.supportedFeatures` at setup, as the official suite infers them;
+//! or `--features`); otherwise it is
 //! skipped with the missing features named. A test that needs a client
 //! capability the runner lacks ([`capability`]) is skipped with it named.
 //! Output: one `PASS`/`FAIL`/`SKIP` line per test and a final
@@ -108,7 +110,9 @@ pub struct Options {
     pub suite: PathBuf,
     /// The `shardgate` binary.
     pub shardgate: PathBuf,
-    pub claimed: Claimed,
+    /// The claimed features; `None` = inferred from the GatewayClass's
+    /// `status.supportedFeatures` during the setup check.
+    pub claimed: Option<Claimed>,
     /// Only tests with these names (all when empty).
     pub run: Vec<String>,
     /// Profiles for the report.
@@ -134,7 +138,7 @@ impl Options {
         Options {
             suite,
             shardgate,
-            claimed: Claimed::shardgate(),
+            claimed: None,
             run: Vec::new(),
             profiles: vec!["GATEWAY-HTTP".into()],
             report: None,
@@ -178,6 +182,8 @@ pub struct Summary {
     pub results: Vec<TestResult>,
     /// The suite setup check's failure, if it failed.
     pub setup_failure: Option<String>,
+    /// The features the run claimed (given, or inferred at setup).
+    pub claimed: Claimed,
 }
 
 impl Summary {
@@ -288,24 +294,44 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<Summary, Error> {
         .filter(|t| opts.run.is_empty() || opts.run.contains(&t.name))
         .collect();
     let mut summary = Summary::default();
-    let any_runs = selected
-        .iter()
-        .any(|t| skip_reason(t, &opts.claimed).is_none());
-    if any_runs {
+    let needs_setup = opts
+        .claimed
+        .as_ref()
+        .is_none_or(|c| selected.iter().any(|t| skip_reason(t, c).is_none()));
+    let mut published = None;
+    if needs_setup && !selected.is_empty() {
         match runner::setup_check(&mut shared) {
-            Ok(()) => writeln_out(
-                out,
-                "SETUP PASS base GatewayClass and Gateways Accepted and Programmed",
-            ),
+            Ok(features) => {
+                writeln_out(
+                    out,
+                    "SETUP PASS base GatewayClass and Gateways Accepted and Programmed",
+                );
+                published = Some(features);
+            }
             Err(e) => {
                 writeln_out(out, &format!("SETUP FAIL {e}"));
                 summary.setup_failure = Some(e);
             }
         }
     }
+    summary.claimed = match (&opts.claimed, published) {
+        (Some(given), _) => given.clone(),
+        (None, Some(features)) => {
+            writeln_out(
+                out,
+                &format!(
+                    "FEATURES from GatewayClass {} status.supportedFeatures: {}",
+                    opts.gateway_class,
+                    features.join(", ")
+                ),
+            );
+            Claimed::new(features)
+        }
+        (None, None) => Claimed::default(),
+    };
     for t in selected {
         let started = Instant::now();
-        let outcome = match skip_reason(t, &opts.claimed) {
+        let outcome = match skip_reason(t, &summary.claimed) {
             Some(o) => o,
             None => match runner::run_test(&mut shared, t) {
                 Ok(()) => Outcome::Pass,

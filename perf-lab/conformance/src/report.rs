@@ -244,7 +244,7 @@ pub fn render(
             let c = by_name
                 .get(t.name.as_str())
                 .map(|r| counted(&r.outcome))
-                .unwrap_or(if opts.claimed.missing(&t.features).is_empty() {
+                .unwrap_or(if summary.claimed.missing(&t.features).is_empty() {
                     Counted::Skipped
                 } else {
                     Counted::NotSupported
@@ -258,7 +258,7 @@ pub fn render(
         profiles.push(profile_report(
             p,
             &tests,
-            &opts.claimed,
+            &summary.claimed,
             summary.setup_failure.as_deref(),
         ));
     }

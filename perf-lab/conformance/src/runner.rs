@@ -346,7 +346,9 @@ pub fn run_test(sh: &mut Shared<'_>, t: &TestCase) -> Result<(), String> {
 /// The suite's setup check: with the base manifests only, the
 /// GatewayClass is Accepted and every base Gateway (not annotated
 /// skip-for-readiness) is Accepted and Programmed at its generation.
-pub fn setup_check(sh: &mut Shared<'_>) -> Result<(), String> {
+/// Returns the features the GatewayClass publishes in
+/// `status.supportedFeatures`.
+pub fn setup_check(sh: &mut Shared<'_>) -> Result<Vec<String>, String> {
     let mut w = sh.world("SuiteSetup", &[]).map_err(|e| e.to_string())?;
     sh.publish(&mut w).map_err(|e| e.to_string())?;
     let mut sg = sh.start(&w)?;
@@ -391,9 +393,29 @@ pub fn setup_check(sh: &mut Shared<'_>) -> Result<(), String> {
         &controller,
         &before,
         sh.opts.status_timeout,
-    );
+    )
+    .and_then(|()| supported_features(&sg, &sh.opts.gateway_class));
     sg.stop(Duration::from_secs(5));
     r
+}
+
+/// `status.supportedFeatures[].name` of GatewayClass `class`.
+fn supported_features(sg: &Shardgate, class: &str) -> Result<Vec<String>, String> {
+    let objects = sg.status()?;
+    let found = objects
+        .iter()
+        .find(|o| o["kind"] == "GatewayClass" && o["metadata"]["name"] == class)
+        .ok_or_else(|| format!("GatewayClass {class} has no status"))?;
+    let list = found["status"]["supportedFeatures"]
+        .as_array()
+        .ok_or_else(|| format!("GatewayClass {class} publishes no status.supportedFeatures"))?;
+    list.iter()
+        .map(|f| {
+            f["name"].as_str().map(str::to_owned).ok_or_else(|| {
+                format!("GatewayClass {class}: a supportedFeatures entry has no name: {f}")
+            })
+        })
+        .collect()
 }
 
 fn assertion_template() -> StatusAssertion {

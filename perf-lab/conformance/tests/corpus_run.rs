@@ -1,6 +1,7 @@
 //! The runner over the shared corpus: skips are reported with the missing
 //! feature named, and one test runs end to end against a real shardgate.
 
+use shardgate_conformance::features::Claimed;
 use shardgate_conformance::{Options, Outcome, run};
 use std::path::{Path, PathBuf};
 
@@ -51,6 +52,7 @@ fn every_case_file_of_the_corpus_parses() {
 fn unclaimed_features_are_skipped_and_named() {
     let Some(corpus) = corpus() else { return };
     let mut opts = Options::new(corpus, PathBuf::from("/nonexistent/shardgate"));
+    opts.claimed = Some(Claimed::new(["Gateway", "HTTPRoute"]));
     opts.run = vec!["HTTPRouteCORS".into(), "TLSRouteSimpleSameNamespace".into()];
     let mut out = Vec::new();
     let summary = run(&opts, &mut out).expect("run");
@@ -97,6 +99,12 @@ fn claimed_test_runs_end_to_end_and_is_reported() {
         "{text}"
     );
     assert!(text.ends_with("2 passed, 0 failed, 0 skipped\n"), "{text}");
+    // Without --features the claim is what the GatewayClass publishes.
+    assert!(
+        text.contains("FEATURES from GatewayClass shardgate status.supportedFeatures: Gateway,"),
+        "{text}"
+    );
+    assert!(summary.claimed.contains("HTTPRoute"), "{text}");
     let yaml = std::fs::read_to_string(&report).expect("report written");
     assert!(yaml.contains("kind: ConformanceReport"), "{yaml}");
     assert!(yaml.contains("name: GATEWAY-HTTP"), "{yaml}");
