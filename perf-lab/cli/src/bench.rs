@@ -90,6 +90,9 @@ impl BenchArgs {
             plan: plan_from_cpus(self.cpus.as_deref())?,
             driver: self.driver,
             timeout: self.timeout,
+            request: shardgate_loadgen::RequestSpec::default(),
+            protocol: shardgate_loadgen::Protocol::Http1,
+            expect_body: None,
         };
         cfg.validate()?;
         Ok(cfg)

@@ -19,6 +19,8 @@ pub enum ConfigError {
     Rate(f64),
     #[error("--duration must be longer than zero")]
     Duration,
+    #[error("a new connection per request is only supported over HTTP/1.1")]
+    NewConnH2,
 }
 
 /// Where requests go.
@@ -34,16 +36,22 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parse `http://HOST[:PORT][/path]`; the host must resolve to a
+    /// Parse `http[s]://HOST[:PORT][/path]` (the scheme only sets the
+    /// default port; [`Protocol`] says what is spoken); the host must resolve to a
     /// loopback address.
     pub fn parse(url: &str) -> Result<Target, ConfigError> {
         let err = |reason: &str| ConfigError::Url {
             url: url.to_string(),
             reason: reason.to_string(),
         };
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| err("only http:// URLs are supported"))?;
+        let (rest, default_port) = match url.strip_prefix("http://") {
+            Some(rest) => (rest, 80),
+            None => (
+                url.strip_prefix("https://")
+                    .ok_or_else(|| err("only http:// and https:// URLs are supported"))?,
+                443,
+            ),
+        };
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_string()),
             Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
@@ -53,7 +61,7 @@ impl Target {
             return Err(err("missing or unsupported authority"));
         }
         let with_port = if authority.ends_with(']') || !authority.contains(':') {
-            format!("{authority}:80")
+            format!("{authority}:{default_port}")
         } else {
             authority.to_string()
         };
@@ -93,6 +101,63 @@ pub enum Pace {
     Open { rate: f64 },
 }
 
+/// What each request carries besides its request line and `Host`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestSpec {
+    /// Request body size: `POST` with this many bytes, or `GET` when 0.
+    /// Over gRPC, the size of the one length-prefixed message.
+    pub body: usize,
+    /// Extra request headers, sent as given.
+    pub headers: Vec<(String, String)>,
+}
+
+/// TLS client settings (HTTP/1.1 over TLS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsClient {
+    /// SNI and the name the certificate must carry.
+    pub server_name: String,
+    /// Trusted certificates (DER): the lab's self-signed certificate.
+    pub roots_der: Vec<Vec<u8>>,
+    /// Offer to resume earlier sessions (TLS 1.3 tickets / TLS 1.2 ids).
+    pub resumption: bool,
+}
+
+/// The protocol spoken to the target.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// HTTP/1.1 in clear text.
+    #[default]
+    Http1,
+    /// HTTP/1.1 over TLS (rustls, ring provider).
+    Https(TlsClient),
+    /// HTTP/2 over clear text with prior knowledge (h2c): each connection
+    /// carries `streams` concurrent request loops.
+    H2c { streams: usize },
+    /// gRPC unary calls over h2c: `POST` with `content-type:
+    /// application/grpc`, one length-prefixed message, and the answer
+    /// judged by its `grpc-status` trailer.
+    Grpc { streams: usize },
+}
+
+impl Protocol {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Protocol::Http1 => "http/1.1",
+            Protocol::Https(_) => "http/1.1+tls",
+            Protocol::H2c { .. } => "h2c",
+            Protocol::Grpc { .. } => "grpc",
+        }
+    }
+
+    /// Concurrent request loops per connection.
+    pub fn streams(&self) -> usize {
+        match self {
+            Protocol::H2c { streams } | Protocol::Grpc { streams } => (*streams).max(1),
+            _ => 1,
+        }
+    }
+}
+
 /// A complete bench run description.
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
@@ -110,6 +175,12 @@ pub struct BenchConfig {
     pub driver: DriverChoice,
     /// Longest wait for one response (connect included).
     pub timeout: Duration,
+    /// Body and extra headers of every request.
+    pub request: RequestSpec,
+    pub protocol: Protocol,
+    /// A response whose body is not exactly this many bytes is an error
+    /// (`body`), so a scenario cannot pass on the wrong answer.
+    pub expect_body: Option<u64>,
 }
 
 impl BenchConfig {
@@ -127,6 +198,9 @@ impl BenchConfig {
         }
         if self.duration.is_zero() {
             return Err(ConfigError::Duration);
+        }
+        if self.new_conn && !matches!(self.protocol, Protocol::Http1 | Protocol::Https(_)) {
+            return Err(ConfigError::NewConnH2);
         }
         Ok(())
     }
@@ -171,7 +245,14 @@ mod tests {
             Target::parse("http://10.1.2.3:80/"),
             Err(ConfigError::NotLoopback { .. })
         ));
-        assert!(Target::parse("https://127.0.0.1/").is_err());
+        assert_eq!(
+            Target::parse("https://127.0.0.1/")
+                .expect("valid")
+                .addr
+                .port(),
+            443
+        );
+        assert!(Target::parse("ftp://127.0.0.1/").is_err());
         assert!(Target::parse("http:///x").is_err());
         assert!(Target::parse("http://127.0.0.1:1/a b").is_err());
     }
@@ -191,6 +272,9 @@ mod tests {
             },
             driver: DriverChoice::Auto,
             timeout: Duration::from_secs(1),
+            request: RequestSpec::default(),
+            protocol: Protocol::Http1,
+            expect_body: None,
         };
         assert_eq!(cfg.validate(), Ok(()));
         assert_eq!((cfg.shard_connections(0), cfg.shard_connections(1)), (3, 2));
@@ -208,8 +292,14 @@ mod tests {
         ));
         let bad = BenchConfig {
             pace: Pace::Open { rate: 0.0 },
-            ..cfg
+            ..cfg.clone()
         };
         assert_eq!(bad.validate(), Err(ConfigError::Rate(0.0)));
+        let bad = BenchConfig {
+            new_conn: true,
+            protocol: Protocol::H2c { streams: 4 },
+            ..cfg
+        };
+        assert_eq!(bad.validate(), Err(ConfigError::NewConnH2));
     }
 }

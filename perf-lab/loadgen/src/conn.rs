@@ -1,20 +1,14 @@
-//! One generator connection: paces requests (closed or open loop), sends
-//! them on a monoio `TcpStream` with owned buffers, reads each response to
-//! its end, and records the outcome in its shard's stats.
+//! One generator request loop: paces requests (closed or open loop), hands
+//! each to an [`Exchange`] (HTTP/1.1 in clear or over TLS, or a stream of
+//! an HTTP/2 connection), and records the outcome in its shard's stats.
 
-use crate::http::{Response, ResponseReader};
+use crate::http::Response;
 use crate::stats::{ErrorKind, ShardStats};
-use monoio::buf::IoBufMut;
-use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
-use monoio::net::TcpStream;
 use monoio::time::Instant as MonoInstant;
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-
-/// Read buffer per connection; grows for long heads.
-const READ_BUF: usize = 16 * 1024;
 
 /// How late a timer may fire and still count as on time: the monoio timer
 /// wheel ticks once a millisecond, so a paced send can fire up to one tick
@@ -24,8 +18,9 @@ const TIMER_SLACK: Duration = Duration::from_millis(1);
 /// What all connections of one shard share (single thread, no locks).
 pub(crate) struct ShardRun {
     pub addr: SocketAddr,
-    pub request: Vec<u8>,
     pub new_conn: bool,
+    /// A 2xx response with another body size is an error.
+    pub expect_body: Option<u64>,
     pub timeout: Duration,
     /// Open loop: the send interval of each connection.
     pub interval: Option<Duration>,
@@ -54,25 +49,28 @@ impl ShardRun {
     }
 }
 
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-    request: Vec<u8>,
-    reader: ResponseReader,
-}
-
-enum Outcome {
+pub(crate) enum Outcome {
     Done(Response),
+    /// The connection failed; it is given up.
     Failed(ErrorKind),
+    /// An answer that counts as an error, on a connection that stays.
+    Rejected(ErrorKind),
     /// The run ended while waiting.
     Cancelled,
 }
 
-/// Drive one connection until the run ends or the budget is spent.
-/// `phase` offsets this connection's open-loop schedule so connections do
-/// not all fire on the same tick.
-pub(crate) async fn connection(run: Rc<ShardRun>, phase: Duration) {
-    let mut slot: Option<Conn> = None;
+/// One request and its response on whatever connection the implementor
+/// keeps (opening one first if it has none).
+pub(crate) trait Exchange {
+    async fn exchange(&mut self, run: &ShardRun) -> Outcome;
+    /// Give up the connection (after a failure, a timeout or a close).
+    fn reset(&mut self);
+}
+
+/// Drive one request loop until the run ends or the budget is spent.
+/// `phase` offsets this loop's open-loop schedule so loops do not all fire
+/// on the same tick.
+pub(crate) async fn request_loop(run: Rc<ShardRun>, phase: Duration, mut ex: impl Exchange) {
     let mut next = run.start + phase;
     loop {
         let now = Instant::now();
@@ -111,7 +109,7 @@ pub(crate) async fn connection(run: Rc<ShardRun>, phase: Duration) {
         let deadline = (scheduled.max(now) + run.timeout).min(run.end);
         let outcome = match monoio::time::timeout_at(
             MonoInstant::from_std(deadline),
-            exchange(&mut slot, &run),
+            ex.exchange(&run),
         )
         .await
         {
@@ -124,21 +122,28 @@ pub(crate) async fn connection(run: Rc<ShardRun>, phase: Duration) {
             Outcome::Cancelled => break,
             Outcome::Done(resp) => {
                 if resp.close || run.new_conn {
-                    slot = None;
+                    ex.reset();
                 }
                 let mut stats = run.stats.borrow_mut();
                 if !measured {
                     stats.warmup_requests += 1;
                 } else if done > run.end {
                     break;
-                } else if (200..300).contains(&resp.status) {
-                    stats.record_ok(done - scheduled, run.second(done));
-                } else {
+                } else if !(200..300).contains(&resp.status) {
                     stats.record_error(ErrorKind::Status(resp.status), run.second(done));
+                } else if run.expect_body.is_some_and(|n| n != resp.body_len) {
+                    stats.record_error(ErrorKind::Body, run.second(done));
+                } else {
+                    stats.record_ok(done - scheduled, run.second(done));
+                }
+            }
+            Outcome::Rejected(kind) => {
+                if measured && done <= run.end {
+                    run.stats.borrow_mut().record_error(kind, run.second(done));
                 }
             }
             Outcome::Failed(kind) => {
-                slot = None;
+                ex.reset();
                 if measured && done <= run.end {
                     run.stats.borrow_mut().record_error(kind, run.second(done));
                 }
@@ -147,66 +152,6 @@ pub(crate) async fn connection(run: Rc<ShardRun>, phase: Duration) {
                     monoio::time::sleep(Duration::from_millis(1)).await;
                 }
             }
-        }
-    }
-}
-
-/// Send one request and read one response, connecting first if needed.
-async fn exchange(slot: &mut Option<Conn>, run: &ShardRun) -> Outcome {
-    if slot.is_none() {
-        let stream = match TcpStream::connect_addr(run.addr).await {
-            Ok(s) => s,
-            Err(_) => return Outcome::Failed(ErrorKind::Connect),
-        };
-        let _ = stream.set_nodelay(true);
-        run.stats.borrow_mut().connections_opened += 1;
-        *slot = Some(Conn {
-            stream,
-            buf: Vec::with_capacity(READ_BUF),
-            request: run.request.clone(),
-            reader: ResponseReader::new(),
-        });
-    }
-    let Some(conn) = slot.as_mut() else {
-        return Outcome::Failed(ErrorKind::Connect);
-    };
-    let req = std::mem::take(&mut conn.request);
-    let (res, req) = conn.stream.write_all(req).await;
-    conn.request = req;
-    if res.is_err() {
-        return Outcome::Failed(ErrorKind::Write);
-    }
-    loop {
-        match conn.reader.advance(&conn.buf) {
-            Err(_) => return Outcome::Failed(ErrorKind::Parse),
-            Ok((used, done)) => {
-                if used == conn.buf.len() {
-                    conn.buf.clear();
-                } else if used > 0 {
-                    conn.buf.drain(..used);
-                }
-                if let Some(resp) = done {
-                    return Outcome::Done(resp);
-                }
-            }
-        }
-        if conn.buf.len() == conn.buf.capacity() {
-            conn.buf.reserve(conn.buf.capacity());
-        }
-        let mut buf = std::mem::take(&mut conn.buf);
-        let len = buf.len();
-        let total = buf.bytes_total();
-        let (res, slice) = conn.stream.read(buf.slice_mut(len..total)).await;
-        conn.buf = slice.into_inner();
-        match res {
-            Err(_) => return Outcome::Failed(ErrorKind::Read),
-            Ok(0) => {
-                return match conn.reader.eof() {
-                    Some(resp) => Outcome::Done(resp),
-                    None => Outcome::Failed(ErrorKind::Closed),
-                };
-            }
-            Ok(_) => {}
         }
     }
 }

@@ -1,8 +1,19 @@
-//! A trivial fixed-response HTTP/1.1 server on the same runtime as the
-//! generator: the backend of `compare`, and the target that measures the
-//! generator's own ceiling. Every request head (bodies are not expected)
-//! gets the same small `200`; pipelined requests are answered in order;
-//! `Connection: close` closes after the answer.
+//! A trivial fixed-response server on the same runtime as the generator:
+//! the backend of `compare`, and the target that measures the generator's
+//! own ceiling. Every HTTP/1.1 request gets the same `200` (its body
+//! `--body-size` bytes; request bodies with `Content-Length` are read and
+//! dropped); pipelined requests are answered in order; `Connection: close`
+//! closes after the answer. A request that lacks an expected header (or
+//! carries a forbidden one) gets a `400` instead, so a scenario can check
+//! what a proxy forwarded. A connection that opens with the HTTP/2 preface
+//! is served by [`crate::fixed::serve_h2`]: plain requests get the same
+//! body, gRPC requests (`content-type: application/grpc`) one message of
+//! the same size and `grpc-status: 0`.
+
+mod h2;
+mod scan;
+
+pub use scan::{Expect, RequestScanner, Scanned};
 
 use monoio::buf::IoBufMut;
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
@@ -10,9 +21,49 @@ use monoio::net::{TcpListener, TcpStream};
 use shardgate_runtime::{DriverChoice, ShardHandle, ShardPlan, bind_reuseport};
 use std::io;
 use std::net::SocketAddr;
+use std::rc::Rc;
 
-/// The response every request gets.
+/// The default response every request gets (13-byte body).
 pub const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nServer: shardgate-lab\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nhello, world\n";
+
+/// The answer to a request that failed the header expectations.
+pub const REJECT: &[u8] = b"HTTP/1.1 400 Bad Request\r\nServer: shardgate-lab\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n\r\nheader check failed.\n";
+
+/// The default body size (that of [`RESPONSE`]).
+pub const DEFAULT_BODY: usize = 13;
+
+/// What the server answers and checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixedConfig {
+    /// Response body size.
+    pub body: usize,
+    pub expect: Expect,
+}
+
+impl Default for FixedConfig {
+    fn default() -> Self {
+        FixedConfig {
+            body: DEFAULT_BODY,
+            expect: Expect::default(),
+        }
+    }
+}
+
+impl FixedConfig {
+    /// The HTTP/1.1 response with a `body`-byte body.
+    pub fn response(&self) -> Vec<u8> {
+        if self.body == DEFAULT_BODY {
+            return RESPONSE.to_vec();
+        }
+        let mut r = format!(
+            "HTTP/1.1 200 OK\r\nServer: shardgate-lab\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+            self.body
+        )
+        .into_bytes();
+        r.extend(crate::http::body(self.body));
+        r
+    }
+}
 
 /// Longest request head accepted before the connection is closed.
 const MAX_REQUEST_HEAD: usize = 64 * 1024;
@@ -24,8 +75,19 @@ pub struct FixedServer {
 }
 
 impl FixedServer {
-    /// Bind `listen` (port 0 picks one) once per shard and start serving.
+    /// Bind `listen` (port 0 picks one) once per shard and start serving
+    /// the default answer.
     pub fn start(listen: SocketAddr, plan: &ShardPlan, driver: DriverChoice) -> io::Result<Self> {
+        Self::start_with(listen, plan, driver, FixedConfig::default())
+    }
+
+    /// [`FixedServer::start`] with a body size and header checks.
+    pub fn start_with(
+        listen: SocketAddr,
+        plan: &ShardPlan,
+        driver: DriverChoice,
+        config: FixedConfig,
+    ) -> io::Result<Self> {
         let first = bind_reuseport(listen)?;
         let addr = first.local_addr()?;
         let (tx, rx) = crossbeam_channel::unbounded();
@@ -35,9 +97,10 @@ impl FixedServer {
         }
         let shards = shardgate_runtime::spawn_shards::<(), _, _>(plan, driver, move |_ctx| {
             let listener = rx.try_recv();
+            let config = Rc::new(Served::new(config.clone()));
             async move {
                 match listener {
-                    Ok(l) => accept_loop(l).await,
+                    Ok(l) => accept_loop(l, config).await,
                     Err(_) => tracing::error!("fixed-server shard without a listener"),
                 }
             }
@@ -53,7 +116,22 @@ impl FixedServer {
     }
 }
 
-async fn accept_loop(std_listener: std::net::TcpListener) {
+/// A shard's prepared answers.
+struct Served {
+    config: FixedConfig,
+    response: Vec<u8>,
+}
+
+impl Served {
+    fn new(config: FixedConfig) -> Self {
+        Served {
+            response: config.response(),
+            config,
+        }
+    }
+}
+
+async fn accept_loop(std_listener: std::net::TcpListener, served: Rc<Served>) {
     let listener = match TcpListener::from_std(std_listener) {
         Ok(l) => l,
         Err(e) => {
@@ -65,7 +143,7 @@ async fn accept_loop(std_listener: std::net::TcpListener) {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
-                monoio::spawn(serve(stream));
+                monoio::spawn(serve(stream, served.clone()));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "fixed-server: accept failed");
@@ -75,35 +153,14 @@ async fn accept_loop(std_listener: std::net::TcpListener) {
     }
 }
 
-/// Count the complete request heads at the start of `buf`: returns how
-/// many bytes they take, how many there are, and whether one asked to close.
-pub fn complete_heads(buf: &[u8]) -> (usize, usize, bool) {
-    let (mut used, mut count, mut close) = (0, 0, false);
-    while let Some(end) = buf[used..].windows(4).position(|w| w == b"\r\n\r\n") {
-        let head = &buf[used..used + end];
-        close |= head.split(|&b| b == b'\n').any(is_connection_close);
-        used += end + 4;
-        count += 1;
-        if close {
-            break;
-        }
-    }
-    (used, count, close)
-}
+/// The HTTP/2 connection preface.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-fn is_connection_close(line: &[u8]) -> bool {
-    let Some(colon) = line.iter().position(|&b| b == b':') else {
-        return false;
-    };
-    line[..colon].eq_ignore_ascii_case(b"connection")
-        && line[colon + 1..]
-            .split(|&b| b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-}
-
-async fn serve(mut stream: TcpStream) {
+async fn serve(mut stream: TcpStream, served: Rc<Served>) {
     let mut buf: Vec<u8> = Vec::with_capacity(8192);
-    let mut out: Vec<u8> = Vec::with_capacity(RESPONSE.len() * 4);
+    let mut out: Vec<u8> = Vec::with_capacity(served.response.len() * 4);
+    let mut scanner = RequestScanner::new(served.config.expect.clone());
+    let mut first = true;
     loop {
         let len = buf.len();
         let total = buf.bytes_total();
@@ -113,40 +170,41 @@ async fn serve(mut stream: TcpStream) {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
-        let (used, count, close) = complete_heads(&buf);
-        if count > 0 {
+        if first {
+            let n = buf.len().min(H2_PREFACE.len());
+            if buf[..n] == H2_PREFACE[..n] {
+                if n < H2_PREFACE.len() {
+                    continue;
+                }
+                h2::serve_h2(stream, buf, served.config.clone()).await;
+                return;
+            }
+            first = false;
+        }
+        let scanned = scanner.scan(&buf);
+        if scanned.answered() > 0 {
             out.clear();
-            for _ in 0..count {
-                out.extend_from_slice(RESPONSE);
+            for _ in 0..scanned.ok {
+                out.extend_from_slice(&served.response);
+            }
+            for _ in 0..scanned.rejected {
+                out.extend_from_slice(REJECT);
             }
             let (res, o) = stream.write_all(out).await;
             out = o;
-            if res.is_err() || close {
+            if res.is_err() {
                 return;
             }
-            buf.drain(..used);
         }
+        if scanned.close || scanned.malformed {
+            return;
+        }
+        buf.drain(..scanned.used);
         if buf.len() >= MAX_REQUEST_HEAD {
             return;
         }
         if buf.len() == buf.capacity() {
             buf.reserve(buf.capacity());
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn heads_are_counted_and_close_is_seen() {
-        let two = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\nGET /c";
-        assert_eq!(complete_heads(two), (two.len() - 6, 2, false));
-        let close =
-            b"GET / HTTP/1.1\r\nconnection: keep-alive, Close\r\n\r\nGET / HTTP/1.1\r\n\r\n";
-        assert_eq!(complete_heads(close), (49, 1, true));
-        assert_eq!(complete_heads(b"GET / HTTP/1.1\r\n"), (0, 0, false));
-        assert!(!is_connection_close(b"X-Connection: close"));
     }
 }

@@ -3,15 +3,22 @@
 //! (`Content-Length`, `chunked`, or until close) and the end of the response.
 //! Header values other than the framing ones are never looked at.
 
+use crate::config::RequestSpec;
 use thiserror::Error;
 
 /// Longest response head accepted.
 pub const MAX_HEAD: usize = 64 * 1024;
 
-/// Build the request every connection sends.
+/// Build the plain `GET` every connection sends by default.
 pub fn request(host: &str, path: &str, close: bool) -> Vec<u8> {
-    let mut r = Vec::with_capacity(64 + host.len() + path.len());
-    r.extend_from_slice(b"GET ");
+    request_with(host, path, close, &RequestSpec::default())
+}
+
+/// Build a request: `GET`, or `POST` with `spec.body` bytes of body (and
+/// its `Content-Length`), plus `spec.headers`.
+pub fn request_with(host: &str, path: &str, close: bool, spec: &RequestSpec) -> Vec<u8> {
+    let mut r = Vec::with_capacity(96 + host.len() + path.len() + spec.body);
+    r.extend_from_slice(if spec.body > 0 { b"POST " } else { b"GET " });
     r.extend_from_slice(path.as_bytes());
     r.extend_from_slice(b" HTTP/1.1\r\nHost: ");
     r.extend_from_slice(host.as_bytes());
@@ -19,8 +26,26 @@ pub fn request(host: &str, path: &str, close: bool) -> Vec<u8> {
     if close {
         r.extend_from_slice(b"Connection: close\r\n");
     }
-    r.extend_from_slice(b"\r\n");
+    for (name, value) in &spec.headers {
+        r.extend_from_slice(name.as_bytes());
+        r.extend_from_slice(b": ");
+        r.extend_from_slice(value.as_bytes());
+        r.extend_from_slice(b"\r\n");
+    }
+    if spec.body > 0 {
+        r.extend_from_slice(b"Content-Type: application/octet-stream\r\nContent-Length: ");
+        r.extend_from_slice(spec.body.to_string().as_bytes());
+        r.extend_from_slice(b"\r\n\r\n");
+        r.extend(body(spec.body));
+    } else {
+        r.extend_from_slice(b"\r\n");
+    }
     r
+}
+
+/// `len` bytes of printable filler (a repeating alphabet).
+pub fn body(len: usize) -> impl Iterator<Item = u8> {
+    (b'a'..=b'z').cycle().take(len)
 }
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -47,6 +72,8 @@ pub struct Response {
     pub status: u16,
     /// The server will close the connection after this response.
     pub close: bool,
+    /// Bytes of body (after de-chunking).
+    pub body_len: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +94,7 @@ pub struct ResponseReader {
     state: State,
     status: u16,
     close: bool,
+    body_len: u64,
 }
 
 impl Default for ResponseReader {
@@ -81,6 +109,7 @@ impl ResponseReader {
             state: State::Head,
             status: 0,
             close: false,
+            body_len: 0,
         }
     }
 
@@ -118,6 +147,7 @@ impl ResponseReader {
                 State::Body(n) => {
                     let take = (rest.len() as u64).min(n);
                     pos += take as usize;
+                    self.body_len += take;
                     self.state = State::Body(n - take);
                     if n - take > 0 {
                         return Ok((pos, None));
@@ -141,6 +171,7 @@ impl ResponseReader {
                 State::ChunkData(n) => {
                     let take = (rest.len() as u64).min(n);
                     pos += take as usize;
+                    self.body_len += take;
                     if take < n {
                         self.state = State::ChunkData(n - take);
                         return Ok((pos, None));
@@ -169,7 +200,10 @@ impl ResponseReader {
                         return Ok((pos, Some(self.finish())));
                     }
                 }
-                State::UntilClose => return Ok((buf.len(), None)),
+                State::UntilClose => {
+                    self.body_len += rest.len() as u64;
+                    return Ok((buf.len(), None));
+                }
             }
         }
     }
@@ -189,6 +223,7 @@ impl ResponseReader {
         let r = Response {
             status: self.status,
             close: self.close,
+            body_len: self.body_len,
         };
         *self = ResponseReader::new();
         r

@@ -2,8 +2,11 @@
 //! share of the connections; the calling thread samples CPU time around the
 //! measurement window and merges the shards' stats into a report.
 
-use crate::config::{BenchConfig, ConfigError, Pace};
-use crate::conn::{ShardRun, connection};
+use crate::config::{BenchConfig, ConfigError, Pace, Protocol};
+use crate::conn::{ShardRun, request_loop};
+use crate::h1::{H1, Plain};
+use crate::h2::{H2Conn, H2Request, H2Stream};
+use crate::tls::TlsConnector;
 use crate::report::{BenchReport, CpuSample, build_report};
 use crate::stats::ShardStats;
 use crate::sut::{self, SutError};
@@ -26,6 +29,20 @@ pub enum BenchError {
     Spawn(std::io::Error),
     #[error("generator shard {0} stopped without reporting")]
     ShardLost(usize),
+    #[error("{0}")]
+    Request(String),
+}
+
+/// What a run measured beyond the [`BenchReport`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunExtras {
+    /// `http/1.1`, `http/1.1+tls`, `h2c` or `grpc`.
+    pub protocol: String,
+    /// Concurrent request loops per connection (HTTP/2 streams).
+    pub streams_per_connection: usize,
+    /// TLS handshakes completed and how many resumed a session.
+    pub tls_handshakes: u64,
+    pub tls_resumed: u64,
 }
 
 /// Whose CPU time to charge to the system under test.
@@ -64,7 +81,22 @@ struct Job {
 
 /// Run the bench described by `cfg`, charging CPU to `sut`.
 pub fn run(cfg: &BenchConfig, sut_spec: &SutSpec) -> Result<BenchReport, BenchError> {
+    run_full(cfg, sut_spec).map(|(r, _)| r)
+}
+
+/// [`run`], with the figures the report does not carry.
+pub fn run_full(
+    cfg: &BenchConfig,
+    sut_spec: &SutSpec,
+) -> Result<(BenchReport, RunExtras), BenchError> {
     cfg.validate()?;
+    // Fail early (not in every shard) on a bad TLS setup or request.
+    if let Protocol::Https(t) = &cfg.protocol {
+        TlsConnector::new(t).map_err(BenchError::Request)?;
+    }
+    if let Protocol::H2c { .. } | Protocol::Grpc { .. } = &cfg.protocol {
+        h2_request(cfg).map_err(BenchError::Request)?;
+    }
     let sut_pids = sut_spec.resolve()?;
     if let Some(core) = sut_spec.core {
         sut::read_core_ticks(core)?;
@@ -111,7 +143,7 @@ pub fn run(cfg: &BenchConfig, sut_spec: &SutSpec) -> Result<BenchReport, BenchEr
         s.join();
     }
     let window = finished.saturating_duration_since(measure_start);
-    Ok(build_report(
+    let report = build_report(
         cfg,
         &merged,
         window,
@@ -119,7 +151,24 @@ pub fn run(cfg: &BenchConfig, sut_spec: &SutSpec) -> Result<BenchReport, BenchEr
         &after,
         &sut_pids,
         sut_spec.core,
-    ))
+    );
+    let extras = RunExtras {
+        protocol: cfg.protocol.name().to_string(),
+        streams_per_connection: cfg.protocol.streams(),
+        tls_handshakes: merged.tls_handshakes,
+        tls_resumed: merged.tls_resumed,
+    };
+    Ok((report, extras))
+}
+
+fn h2_request(cfg: &BenchConfig) -> Result<H2Request, String> {
+    H2Request::new(
+        &cfg.target.host,
+        &cfg.target.path,
+        &cfg.request.headers,
+        cfg.request.body,
+        matches!(cfg.protocol, Protocol::Grpc { .. }),
+    )
 }
 
 /// One shard: spawn its connections, wait for them, hand back its stats
@@ -127,15 +176,17 @@ pub fn run(cfg: &BenchConfig, sut_spec: &SutSpec) -> Result<BenchReport, BenchEr
 async fn shard_main(job: &Job, index: usize) -> (ShardStats, Instant) {
     let cfg = &job.cfg;
     let conns = cfg.shard_connections(index);
-    let total = cfg.connections as f64;
+    let streams = cfg.protocol.streams();
+    // Request loops in all shards: the open-loop rate is split over them.
+    let total = (cfg.connections * streams) as f64;
     let interval = match cfg.pace {
         Pace::Closed => None,
         Pace::Open { rate } => Some(Duration::from_secs_f64(total / rate)),
     };
     let run = Rc::new(ShardRun {
         addr: cfg.target.addr,
-        request: crate::http::request(&cfg.target.host, &cfg.target.path, cfg.new_conn),
         new_conn: cfg.new_conn,
+        expect_body: cfg.expect_body,
         timeout: cfg.timeout,
         interval,
         start: job.start,
@@ -145,12 +196,51 @@ async fn shard_main(job: &Job, index: usize) -> (ShardStats, Instant) {
         stats: RefCell::new(ShardStats::new()),
     });
     monoio::time::sleep_until(monoio::time::Instant::from_std(job.start)).await;
-    // Global connection number, so open-loop phases interleave across shards.
-    let first: usize = (0..index).map(|i| cfg.shard_connections(i)).sum();
-    let mut tasks = Vec::with_capacity(conns);
-    for c in 0..conns {
-        let phase = interval.map_or(Duration::ZERO, |iv| iv.mul_f64((first + c) as f64 / total));
-        tasks.push(monoio::spawn(connection(run.clone(), phase)));
+    // Global loop number, so open-loop phases interleave across shards.
+    let first: usize = (0..index).map(|i| cfg.shard_connections(i)).sum::<usize>() * streams;
+    let phase = |n: usize| interval.map_or(Duration::ZERO, |iv| iv.mul_f64((first + n) as f64 / total));
+    let request = crate::http::request_with(
+        &cfg.target.host,
+        &cfg.target.path,
+        cfg.new_conn,
+        &cfg.request,
+    );
+    let mut tasks = Vec::with_capacity(conns * streams);
+    match &cfg.protocol {
+        Protocol::Http1 => {
+            let plain = Rc::new(Plain);
+            for c in 0..conns {
+                let ex = H1::new(plain.clone(), request.clone());
+                tasks.push(monoio::spawn(request_loop(run.clone(), phase(c), ex)));
+            }
+        }
+        Protocol::Https(t) => match TlsConnector::new(t) {
+            Ok(connector) => {
+                let connector = Rc::new(connector);
+                for c in 0..conns {
+                    let ex = H1::new(connector.clone(), request.clone());
+                    tasks.push(monoio::spawn(request_loop(run.clone(), phase(c), ex)));
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "TLS client setup"),
+        },
+        Protocol::H2c { .. } | Protocol::Grpc { .. } => match h2_request(cfg) {
+            Ok(req) => {
+                let req = Rc::new(req);
+                for c in 0..conns {
+                    let conn = Rc::new(H2Conn::default());
+                    for s in 0..streams {
+                        let ex = H2Stream {
+                            conn: conn.clone(),
+                            request: req.clone(),
+                        };
+                        let n = s * conns + c;
+                        tasks.push(monoio::spawn(request_loop(run.clone(), phase(n), ex)));
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "HTTP/2 request setup"),
+        },
     }
     for t in tasks {
         t.await;

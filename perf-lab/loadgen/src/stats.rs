@@ -25,6 +25,12 @@ pub enum ErrorKind {
     Parse,
     /// A complete response with a status outside 200–299.
     Status(u16),
+    /// A 2xx response whose body was not the expected size.
+    Body,
+    /// A gRPC answer without `grpc-status: 0`.
+    Grpc,
+    /// The TLS handshake failed.
+    Tls,
 }
 
 /// Error counts by kind.
@@ -38,6 +44,15 @@ pub struct ErrorCounts {
     pub parse: u64,
     /// Non-2xx responses by status code.
     pub status: BTreeMap<u16, u64>,
+    /// 2xx responses with a body of the wrong size.
+    #[serde(default)]
+    pub body: u64,
+    /// gRPC answers whose `grpc-status` was missing or not 0.
+    #[serde(default)]
+    pub grpc: u64,
+    /// TLS handshakes that failed.
+    #[serde(default)]
+    pub tls: u64,
 }
 
 impl ErrorCounts {
@@ -50,6 +65,9 @@ impl ErrorCounts {
             ErrorKind::Timeout => self.timeout += 1,
             ErrorKind::Parse => self.parse += 1,
             ErrorKind::Status(s) => *self.status.entry(s).or_default() += 1,
+            ErrorKind::Body => self.body += 1,
+            ErrorKind::Grpc => self.grpc += 1,
+            ErrorKind::Tls => self.tls += 1,
         }
     }
 
@@ -60,6 +78,9 @@ impl ErrorCounts {
             + self.closed
             + self.timeout
             + self.parse
+            + self.body
+            + self.grpc
+            + self.tls
             + self.status.values().sum::<u64>()
     }
 
@@ -70,6 +91,9 @@ impl ErrorCounts {
         self.closed += other.closed;
         self.timeout += other.timeout;
         self.parse += other.parse;
+        self.body += other.body;
+        self.grpc += other.grpc;
+        self.tls += other.tls;
         for (s, n) in &other.status {
             *self.status.entry(*s).or_default() += n;
         }
@@ -85,6 +109,9 @@ impl ErrorCounts {
             ("closed", self.closed),
             ("timeout", self.timeout),
             ("parse", self.parse),
+            ("body", self.body),
+            ("grpc", self.grpc),
+            ("tls", self.tls),
         ] {
             if n > 0 {
                 parts.push(format!("{name}={n}"));
@@ -117,6 +144,9 @@ pub struct ShardStats {
     pub timeline_err: Vec<u64>,
     /// Connections opened (measured and warm-up).
     pub connections_opened: u64,
+    /// TLS handshakes completed, and how many of them resumed a session.
+    pub tls_handshakes: u64,
+    pub tls_resumed: u64,
 }
 
 impl Default for ShardStats {
@@ -135,6 +165,8 @@ impl ShardStats {
             timeline_ok: Vec::new(),
             timeline_err: Vec::new(),
             connections_opened: 0,
+            tls_handshakes: 0,
+            tls_resumed: 0,
         }
     }
 
@@ -162,6 +194,8 @@ impl ShardStats {
         add_series(&mut self.timeline_ok, &other.timeline_ok);
         add_series(&mut self.timeline_err, &other.timeline_err);
         self.connections_opened += other.connections_opened;
+        self.tls_handshakes += other.tls_handshakes;
+        self.tls_resumed += other.tls_resumed;
     }
 }
 
@@ -206,15 +240,19 @@ mod tests {
         b.record_ok(Duration::from_millis(5), 0);
         b.record_error(ErrorKind::Connect, 3);
         b.record_error(ErrorKind::Status(503), 3);
+        b.record_error(ErrorKind::Body, 3);
         b.warmup_requests = 7;
+        b.tls_handshakes = 2;
+        b.tls_resumed = 1;
         a.merge(&b);
         assert_eq!(a.requests, 3);
         assert_eq!(a.warmup_requests, 7);
         assert_eq!(a.timeline_ok, vec![2, 0, 1]);
-        assert_eq!(a.timeline_err, vec![0, 1, 0, 2]);
-        assert_eq!(a.errors.total(), 3);
+        assert_eq!(a.timeline_err, vec![0, 1, 0, 3]);
+        assert_eq!(a.errors.total(), 4);
         assert_eq!(a.errors.status.get(&503), Some(&2));
-        assert_eq!(a.errors.summary(), "connect=1 status_503=2");
+        assert_eq!(a.errors.summary(), "connect=1 body=1 status_503=2");
+        assert_eq!((a.tls_handshakes, a.tls_resumed), (2, 1));
         assert_eq!(a.latency.len(), 3);
         let max = a.latency.max();
         assert!((4_990_000..=5_010_000).contains(&max), "max {max}");

@@ -1,7 +1,10 @@
 //! The generator against the in-process fixed-response server, in each mode,
 //! bounded by request count so the tests stay short.
 
-use shardgate_loadgen::{BenchConfig, FixedServer, Pace, SutSpec, Target, run};
+use shardgate_loadgen::fixed::{Expect, FixedConfig};
+use shardgate_loadgen::{
+    BenchConfig, FixedServer, Pace, Protocol, RequestSpec, SutSpec, Target, run, run_full,
+};
 use shardgate_runtime::{DriverChoice, ShardPlan};
 use std::time::Duration;
 
@@ -28,7 +31,20 @@ fn config(url: &str) -> BenchConfig {
         },
         driver: DriverChoice::Auto,
         timeout: Duration::from_secs(2),
+        request: RequestSpec::default(),
+        protocol: Protocol::Http1,
+        expect_body: Some(13),
     }
+}
+
+fn server_with(config: FixedConfig) -> FixedServer {
+    FixedServer::start_with(
+        "127.0.0.1:0".parse().expect("addr"),
+        &ShardPlan { cores: vec![None] },
+        DriverChoice::Auto,
+        config,
+    )
+    .expect("fixed server starts")
 }
 
 fn sane(r: &shardgate_loadgen::BenchReport, want: u64) {
@@ -107,4 +123,84 @@ fn refused_connections_are_errors_by_kind() {
     let r = run(&cfg, &SutSpec::default()).expect("run");
     assert_eq!(r.requests, 0);
     assert_eq!(r.errors.connect, 20, "{}", r.table());
+}
+
+#[test]
+fn bodies_both_ways_are_sized_and_checked() {
+    let s = server_with(FixedConfig {
+        body: 65536,
+        expect: Expect::default(),
+    });
+    let mut cfg = config(&format!("http://{}/big", s.addr));
+    cfg.requests = Some(300);
+    cfg.request.body = 65536;
+    cfg.expect_body = Some(65536);
+    let r = run(&cfg, &SutSpec::default()).expect("run");
+    sane(&r, 300);
+    assert_eq!(r.connections_opened, 4);
+    // The wrong expectation turns every answer into a `body` error.
+    cfg.expect_body = Some(1024);
+    cfg.requests = Some(50);
+    let r = run(&cfg, &SutSpec::default()).expect("run");
+    assert_eq!((r.requests, r.errors.body), (0, 50), "{}", r.table());
+}
+
+#[test]
+fn the_backend_checks_forwarded_headers() {
+    let s = server_with(FixedConfig {
+        body: 13,
+        expect: Expect {
+            present: vec![("x-lab-set".into(), "set".into())],
+            absent: vec!["x-lab-remove".into()],
+        },
+    });
+    let mut cfg = config(&format!("http://{}/", s.addr));
+    cfg.requests = Some(100);
+    cfg.request.headers = vec![("X-Lab-Set".into(), "set".into())];
+    sane(&run(&cfg, &SutSpec::default()).expect("run"), 100);
+    cfg.request.headers.push(("X-Lab-Remove".into(), "1".into()));
+    let r = run(&cfg, &SutSpec::default()).expect("run");
+    assert_eq!(r.requests, 0);
+    assert_eq!(r.errors.status.get(&400), Some(&100), "{}", r.table());
+}
+
+#[test]
+fn h2c_streams_share_connections() {
+    let s = server_with(FixedConfig {
+        body: 1000,
+        expect: Expect::default(),
+    });
+    let mut cfg = config(&format!("http://{}/h2", s.addr));
+    cfg.protocol = Protocol::H2c { streams: 8 };
+    cfg.request.body = 100;
+    cfg.expect_body = Some(1000);
+    let (r, extras) = run_full(&cfg, &SutSpec::default()).expect("run");
+    sane(&r, 2000);
+    // 4 connections, 8 streams each: never more connections than that.
+    assert_eq!(r.connections_opened, 4, "{}", r.table());
+    assert_eq!(extras.protocol, "h2c");
+    assert_eq!(extras.streams_per_connection, 8);
+}
+
+#[test]
+fn grpc_unary_calls_are_judged_by_their_trailers() {
+    let s = server_with(FixedConfig {
+        body: 128,
+        expect: Expect {
+            present: vec![("x-lab".into(), "1".into())],
+            absent: Vec::new(),
+        },
+    });
+    let mut cfg = config(&format!("http://{}/lab.Fixed/Unary", s.addr));
+    cfg.protocol = Protocol::Grpc { streams: 4 };
+    cfg.requests = Some(500);
+    cfg.request.body = 128;
+    cfg.request.headers = vec![("x-lab".into(), "1".into())];
+    cfg.expect_body = Some(133);
+    sane(&run(&cfg, &SutSpec::default()).expect("run"), 500);
+    // Without the header the backend answers grpc-status 3.
+    cfg.request.headers.clear();
+    cfg.requests = Some(40);
+    let r = run(&cfg, &SutSpec::default()).expect("run");
+    assert_eq!((r.requests, r.errors.grpc), (0, 40), "{}", r.table());
 }

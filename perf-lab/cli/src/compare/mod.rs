@@ -235,6 +235,9 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
             plan: plan_from_cpus(Some(&peers::cpu_list(&plan.generator)))?,
             driver: DriverChoice::Auto,
             timeout: Duration::from_secs(5),
+            request: shardgate_loadgen::RequestSpec::default(),
+            protocol: shardgate_loadgen::Protocol::Http1,
+            expect_body: None,
         })
     };
 

@@ -43,6 +43,22 @@ fn request_bytes() {
 }
 
 #[test]
+fn request_with_body_and_headers() {
+    let spec = RequestSpec {
+        body: 30,
+        headers: vec![("X-Lab-Set".into(), "original".into())],
+    };
+    let r = request_with("h", "/p", false, &spec);
+    let text = String::from_utf8(r).expect("ascii");
+    let (head, body) = text.split_once("\r\n\r\n").expect("head ends");
+    assert!(head.starts_with("POST /p HTTP/1.1\r\nHost: h\r\n"), "{head}");
+    assert!(head.contains("\r\nX-Lab-Set: original\r\n"), "{head}");
+    assert!(head.ends_with("\r\nContent-Length: 30"), "{head}");
+    assert_eq!(body, "abcdefghijklmnopqrstuvwxyzabcd");
+    assert!(request_with("h", "/", false, &RequestSpec::default()).starts_with(b"GET / "));
+}
+
+#[test]
 fn content_length_and_keepalive() {
     let one = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\n\r\nhello";
     let mut two = one.to_vec();
@@ -53,11 +69,13 @@ fn content_length_and_keepalive() {
         vec![
             Response {
                 status: 200,
-                close: false
+                close: false,
+                body_len: 5
             },
             Response {
                 status: 503,
-                close: true
+                close: true,
+                body_len: 0
             }
         ]
     );
@@ -70,6 +88,7 @@ fn chunked_with_extensions_and_trailers() {
         HTTP/1.1 204 No Content\r\n\r\n";
     let got = every_step(input);
     assert_eq!(got.iter().map(|r| r.status).collect::<Vec<_>>(), [200, 204]);
+    assert_eq!(got.iter().map(|r| r.body_len).collect::<Vec<_>>(), [15, 0]);
 }
 
 #[test]
@@ -92,7 +111,8 @@ fn body_until_close_and_http10() {
         r.eof(),
         Some(Response {
             status: 200,
-            close: true
+            close: true,
+            body_len: 9
         })
     );
     // A length-delimited body cut short is not complete at EOF.
@@ -108,7 +128,8 @@ fn body_until_close_and_http10() {
         got,
         vec![Response {
             status: 200,
-            close: false
+            close: false,
+            body_len: 0
         }]
     );
 }
