@@ -6,10 +6,10 @@ use crate::config::{BenchConfig, ConfigError, Pace, Protocol};
 use crate::conn::{ShardRun, request_loop};
 use crate::h1::{H1, Plain};
 use crate::h2::{H2Conn, H2Request, H2Stream};
-use crate::tls::TlsConnector;
 use crate::report::{BenchReport, CpuSample, build_report};
 use crate::stats::ShardStats;
 use crate::sut::{self, SutError};
+use crate::tls::TlsConnector;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -198,7 +198,8 @@ async fn shard_main(job: &Job, index: usize) -> (ShardStats, Instant) {
     monoio::time::sleep_until(monoio::time::Instant::from_std(job.start)).await;
     // Global loop number, so open-loop phases interleave across shards.
     let first: usize = (0..index).map(|i| cfg.shard_connections(i)).sum::<usize>() * streams;
-    let phase = |n: usize| interval.map_or(Duration::ZERO, |iv| iv.mul_f64((first + n) as f64 / total));
+    let phase =
+        |n: usize| interval.map_or(Duration::ZERO, |iv| iv.mul_f64((first + n) as f64 / total));
     let request = crate::http::request_with(
         &cfg.target.host,
         &cfg.target.path,

@@ -158,7 +158,9 @@ fn the_backend_checks_forwarded_headers() {
     cfg.requests = Some(100);
     cfg.request.headers = vec![("X-Lab-Set".into(), "set".into())];
     sane(&run(&cfg, &SutSpec::default()).expect("run"), 100);
-    cfg.request.headers.push(("X-Lab-Remove".into(), "1".into()));
+    cfg.request
+        .headers
+        .push(("X-Lab-Remove".into(), "1".into()));
     let r = run(&cfg, &SutSpec::default()).expect("run");
     assert_eq!(r.requests, 0);
     assert_eq!(r.errors.status.get(&400), Some(&100), "{}", r.table());

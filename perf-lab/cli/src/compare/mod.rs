@@ -1,23 +1,26 @@
 //! `shardgate-lab compare`: one scenario against shardgate, nginx and
 //! haproxy with equivalent generated configurations, in alternating rounds
 //! (A B C A B C …), each proxy started fresh for its run and stopped after;
-//! medians, spread and shardgate/peer ratios at the end.
+//! medians, spread and shardgate/peer ratios at the end. With `--sweep`,
+//! latency against load instead (see [`sweep`]).
 
+mod lab;
 mod peers;
 mod scenario;
 mod summary;
+pub mod sweep;
+mod tls;
 
-use crate::args::{parse_duration, plan_from_cpus};
-use crate::procs::{self, Child};
+use crate::args::parse_duration;
+use crate::procs;
 use anyhow::{Context, bail};
 use clap::Args;
-use peers::{Proxy, Setup};
+use lab::{Lab, StartError};
+use peers::Proxy;
 use scenario::Scenario;
-use serde::Serialize;
-use shardgate_loadgen::{BenchConfig, BenchReport, Pace, SutSpec, Target};
-use shardgate_runtime::DriverChoice;
+use serde::{Deserialize, Serialize};
+use shardgate_loadgen::{BenchReport, Pace, RunExtras};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -42,6 +45,9 @@ pub struct CompareArgs {
     /// under the system temp dir).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write the result JSON here (`-` for stdout).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
     /// The shardgate binary (default: next to shardgate-lab, else PATH).
     #[arg(long)]
     pub shardgate: Option<PathBuf>,
@@ -69,10 +75,22 @@ pub struct CompareArgs {
     /// ceiling on this plan.
     #[arg(long)]
     pub no_baseline: bool,
+    /// Throughput sweep instead of rounds: per proxy, its closed-loop
+    /// maximum, then open loop at each --sweep-steps share of it, with
+    /// p50/p99/p99.9 at each step (`sweep.json`, `"kind": "sweep"`).
+    #[arg(long)]
+    pub sweep: bool,
+    /// Sweep steps, in percent of each proxy's measured maximum.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "10,20,30,40,50,60,70,80,90,100"
+    )]
+    pub sweep_steps: Vec<u32>,
 }
 
 /// Which CPUs each role runs on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     pub proxy: Vec<usize>,
     pub generator: Vec<usize>,
@@ -89,7 +107,7 @@ impl Plan {
         let list = |arg: &Option<String>, default: usize| -> anyhow::Result<Vec<usize>> {
             Ok(match arg {
                 Some(s) => {
-                    let plan = plan_from_cpus(Some(s))?;
+                    let plan = crate::args::plan_from_cpus(Some(s))?;
                     plan.cores.into_iter().flatten().collect()
                 }
                 None => vec![default],
@@ -128,6 +146,11 @@ struct RunRecord {
     passed: bool,
     error: Option<String>,
     report: Option<BenchReport>,
+    /// False when the proxy does not speak the scenario's protocol yet
+    /// (`error` then says why); such a run is neither passed nor failed.
+    supported: bool,
+    /// Protocol, streams and TLS handshake figures of the run.
+    extras: Option<RunExtras>,
 }
 
 #[derive(Debug, Serialize)]
@@ -135,6 +158,11 @@ struct CompareResult<'a> {
     /// Always [`KIND`]: what `shardgate-lab report` dispatches on.
     kind: &'static str,
     scenario: Scenario,
+    /// The scenario in words (protocol, bodies, routes, filters).
+    description: String,
+    /// `http/1.1`, `http/1.1+tls`, `h2c` or `grpc`.
+    protocol: &'static str,
+    streams_per_connection: usize,
     plan: &'a Plan,
     rounds: usize,
     duration_seconds: f64,
@@ -146,11 +174,15 @@ struct CompareResult<'a> {
     runs: Vec<RunRecord>,
     medians: BTreeMap<String, BTreeMap<&'static str, summary::Spread>>,
     ratios: BTreeMap<String, BTreeMap<&'static str, summary::Spread>>,
+    /// Proxies that do not speak this scenario's protocol yet, and why.
+    not_supported: BTreeMap<String, String>,
     /// 1-minute load average before and after the runs.
     load_start: Option<f64>,
     load_end: Option<f64>,
     passed: usize,
     failed: usize,
+    /// Runs of proxies that do not support the scenario.
+    skipped: usize,
 }
 
 /// The `"kind"` of `compare.json`.
@@ -159,139 +191,43 @@ pub const KIND: &str = "compare";
 /// Largest share of failed requests a run may have and still pass.
 const MAX_ERROR_SHARE: f64 = 0.01;
 
+/// Whether a finished run counts as passed.
+fn run_passed(r: &BenchReport) -> bool {
+    r.requests > 0 && (r.errors_total as f64) <= MAX_ERROR_SHARE * r.requests as f64
+}
+
 pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
     if a.rounds == 0 || a.proxies.is_empty() {
         bail!("--rounds and --proxies must not be empty");
     }
+    if a.sweep && (a.sweep_steps.is_empty() || a.sweep_steps.contains(&0)) {
+        bail!("--sweep-steps must be positive percentages");
+    }
     let started = Instant::now();
-    let plan = Plan::resolve(&a)?;
-    let binaries = resolve_binaries(&a)?;
-    let out = match &a.out {
-        Some(d) => d.clone(),
-        None => std::env::temp_dir().join(format!(
-            "shardgate-lab-compare-{}-{}",
-            a.scenario.name(),
-            std::process::id()
-        )),
-    };
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let connections = a.connections.unwrap_or(a.scenario.connections());
+    let mut lab = Lab::new(&a)?;
+    if a.sweep {
+        return sweep::run(&a, lab, started);
+    }
     let order: Vec<String> = a.proxies.iter().map(|p| p.name().to_string()).collect();
-    println!(
-        "{}: {} round(s) of {} × {:?} (+{:?} warm-up), {} connections, closed loop, {}",
-        a.scenario.name(),
-        a.rounds,
-        order.join(" "),
-        a.duration,
-        a.warmup,
-        connections,
-        if a.scenario.new_conn() {
-            "a new connection per request"
-        } else {
-            "keep-alive"
-        }
-    );
-    println!("{}", plan.describe());
-    println!(
-        "backend: shardgate-lab fixed-server (13-byte 200), the same for every proxy; \
-         CPU time per request of the proxy is the fair figure whenever the generator's core is the limit"
-    );
-    println!("output: {}", out.display());
-    let load_start = load_average();
-    warn_if_busy(load_start);
-
-    let backend_port = procs::free_port()?;
-    let backend_addr: SocketAddr = format!("127.0.0.1:{backend_port}").parse()?;
-    let mut backend = Child::spawn(
-        "fixed-server",
-        &std::env::current_exe()?,
-        &[
-            "fixed-server".into(),
-            "--listen".into(),
-            backend_addr.to_string(),
-            "--cpus".into(),
-            peers::cpu_list(&plan.backend),
-        ],
-        None,
-        out.join("fixed-server.log"),
-    )?;
-    procs::wait_ready(
-        backend_addr,
-        "lab",
-        "/",
-        Duration::from_secs(10),
-        &mut [&mut backend],
-    )?;
-
-    let bench_cfg = |port: u16| -> anyhow::Result<BenchConfig> {
-        Ok(BenchConfig {
-            target: Target::parse(&format!("http://127.0.0.1:{port}{}", a.scenario.path()))?,
-            connections,
-            duration: a.duration,
-            warmup: a.warmup,
-            requests: None,
-            pace: Pace::Closed,
-            new_conn: a.scenario.new_conn(),
-            plan: plan_from_cpus(Some(&peers::cpu_list(&plan.generator)))?,
-            driver: DriverChoice::Auto,
-            timeout: Duration::from_secs(5),
-            request: shardgate_loadgen::RequestSpec::default(),
-            protocol: shardgate_loadgen::Protocol::Http1,
-            expect_body: None,
-        })
-    };
-
-    let baseline = if a.no_baseline {
-        None
-    } else {
-        let r = shardgate_loadgen::run(
-            &bench_cfg(backend_port)?,
-            &SutSpec {
-                pids: vec![backend.pid()],
-                pattern: None,
-                core: None,
-            },
-        )?;
-        println!(
-            "generator ceiling on this plan (direct to the backend, no proxy): {:.0} req/s, p50 {:.1} µs, p99 {:.1} µs, \
-             generator {:.0}% busy, {:.2} µs CPU/req; backend {:.2} µs CPU/req",
-            r.requests_per_second,
-            r.latency_us.p50,
-            r.latency_us.p99,
-            100.0 * r.generator_cpu.cores_used / plan.generator.len().max(1) as f64,
-            r.generator_cpu.us_per_request.unwrap_or(0.0),
-            r.sut_cpu
-                .as_ref()
-                .and_then(|c| c.us_per_request)
-                .unwrap_or(0.0),
-        );
-        Some(r)
-    };
-
-    let run_as_root = is_root();
     let mut runs: summary::Runs = BTreeMap::new();
     let mut records = Vec::new();
+    let mut not_supported: BTreeMap<String, String> = BTreeMap::new();
     for round in 1..=a.rounds {
         for &proxy in &a.proxies {
             let tag = format!("{}-r{round}", proxy.name());
-            let result = one_run(
-                proxy,
-                &binaries[&proxy],
-                &plan,
-                &out,
-                &tag,
-                backend_port,
-                run_as_root,
-                &bench_cfg,
-                &mut backend,
-            );
-            let (report, error) = match result {
-                Ok(r) => (Some(r), None),
-                Err(e) => (None, Some(format!("{e:#}"))),
+            let outcome = match not_supported.get(proxy.name()) {
+                Some(why) => Err(StartError::NotSupported(why.clone())),
+                None => lab.one_run(proxy, &tag, Pace::Closed),
             };
-            let passed = report.as_ref().is_some_and(|r| {
-                r.requests > 0 && (r.errors_total as f64) <= MAX_ERROR_SHARE * r.requests as f64
-            });
+            let (report, extras, error, supported) = match outcome {
+                Ok((r, x)) => (Some(r), Some(x), None, true),
+                Err(StartError::NotSupported(why)) => {
+                    not_supported.insert(proxy.name().to_string(), why.clone());
+                    (None, None, Some(format!("not yet supported: {why}")), false)
+                }
+                Err(StartError::Failed(e)) => (None, None, Some(format!("{e:#}")), true),
+            };
+            let passed = report.as_ref().is_some_and(run_passed);
             print_run_line(
                 round,
                 a.rounds,
@@ -299,6 +235,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
                 report.as_ref(),
                 error.as_deref(),
                 passed,
+                supported,
             );
             runs.entry(proxy.name().to_string())
                 .or_default()
@@ -309,18 +246,24 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
                 passed,
                 error,
                 report,
+                supported,
+                extras,
             });
         }
     }
-    backend.stop(Duration::from_secs(2));
-    let load_end = load_average();
-    warn_if_busy(load_end);
+    let plan = lab.plan.clone();
+    let connections = lab.connections;
+    let json = lab.out().join("compare.json");
+    let (baseline, load_start, load_end) = lab.finish();
 
     let medians = summary::per_proxy(&runs);
     let base = "shardgate";
     let ratios = summary::ratios(&runs, base);
     println!();
-    print!("{}", summary::medians_table(&order, &medians));
+    print!(
+        "{}",
+        summary::medians_table_noting(&order, &medians, &not_supported)
+    );
     if runs.contains_key(base) && order.len() > 1 {
         let peers: Vec<String> = order
             .iter()
@@ -328,13 +271,23 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
             .cloned()
             .collect();
         println!();
-        print!("{}", summary::ratio_table(base, &peers, &ratios));
+        match not_supported.get(base) {
+            Some(why) => println!(
+                "ratio {base}/peer: {base} not yet supported in {} ({why})",
+                a.scenario.name()
+            ),
+            None => print!("{}", summary::ratio_table(base, &peers, &ratios)),
+        }
     }
+    let skipped = records.iter().filter(|r| !r.supported).count();
     let passed = records.iter().filter(|r| r.passed).count();
-    let failed = records.len() - passed;
+    let failed = records.len() - passed - skipped;
     let result = CompareResult {
         kind: KIND,
         scenario: a.scenario,
+        description: a.scenario.describe(),
+        protocol: lab::protocol_of(a.scenario).name(),
+        streams_per_connection: a.scenario.streams(),
         plan: &plan,
         rounds: a.rounds,
         duration_seconds: a.duration.as_secs_f64(),
@@ -346,20 +299,24 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         runs: records,
         medians,
         ratios,
+        not_supported,
         load_start,
         load_end,
         passed,
         failed,
+        skipped,
     };
-    let json = out.join("compare.json");
     crate::bench::write_json(Some(&json), &result)?;
+    if let Some(extra) = &a.json {
+        crate::bench::write_json(Some(extra), &result)?;
+    }
     println!();
     println!(
         "results: {} (configs and logs beside it); took {:.0} s",
         json.display(),
         started.elapsed().as_secs_f64()
     );
-    println!("{passed} passed, {failed} failed");
+    println!("{}", tally(passed, failed, skipped));
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -367,66 +324,19 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Start `proxy`, wait until it forwards, run the bench, stop it.
-#[allow(clippy::too_many_arguments)]
-fn one_run(
-    proxy: Proxy,
-    binary: &Path,
-    plan: &Plan,
-    out: &Path,
-    tag: &str,
-    backend_port: u16,
-    run_as_root: bool,
-    bench_cfg: &dyn Fn(u16) -> anyhow::Result<BenchConfig>,
-    backend: &mut Child,
-) -> anyhow::Result<BenchReport> {
-    let setup = Setup {
-        port: procs::free_port()?,
-        backend_port,
-        admin_port: procs::free_port()?,
-        cpus: plan.proxy.clone(),
-        dir: out.join(proxy.name()),
-        run_as_root,
-    };
-    let args = peers::prepare(proxy, &setup, tag)
-        .with_context(|| format!("writing the {} configuration", proxy.name()))?;
-    let mut child = Child::spawn(
-        proxy.name(),
-        binary,
-        &args,
-        Some(&peers::cpu_list(&plan.proxy)),
-        setup.dir.join(format!("{tag}.log")),
-    )?;
-    let addr: SocketAddr = format!("127.0.0.1:{}", setup.port).parse()?;
-    let cfg = bench_cfg(setup.port)?;
-    let result = procs::wait_ready(
-        addr,
-        &cfg.target.host,
-        &cfg.target.path,
-        Duration::from_secs(20),
-        &mut [&mut child, backend],
-    )
-    .and_then(|()| {
-        shardgate_loadgen::run(
-            &cfg,
-            &SutSpec {
-                pids: vec![child.pid()],
-                pattern: None,
-                core: plan.proxy.first().copied(),
-            },
-        )
-        .map_err(anyhow::Error::from)
-    });
-    child.stop(Duration::from_secs(5));
-    if proxy == Proxy::Shardgate {
-        remove_segment(&peers::shm_path(tag));
+/// The closing line: `N passed, M failed` (`, K skipped` when runs were
+/// skipped because a proxy does not support the scenario).
+fn tally(passed: usize, failed: usize, skipped: usize) -> String {
+    if skipped > 0 {
+        format!("{passed} passed, {failed} failed, {skipped} skipped")
+    } else {
+        format!("{passed} passed, {failed} failed")
     }
-    result
 }
 
 /// Remove a shared-memory segment and its blobs (`PATH.<generation>`), in
 /// case the proxy did not.
-fn remove_segment(path: &Path) {
+pub(crate) fn remove_segment(path: &Path) {
     let _ = std::fs::remove_file(path);
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return;
@@ -441,15 +351,20 @@ fn remove_segment(path: &Path) {
     }
 }
 
-fn print_run_line(
+pub(crate) fn print_run_line(
     round: usize,
     rounds: usize,
     proxy: &str,
     r: Option<&BenchReport>,
     error: Option<&str>,
     passed: bool,
+    supported: bool,
 ) {
-    let verdict = if passed { "ok" } else { "FAILED" };
+    let verdict = match (passed, supported) {
+        (true, _) => "ok",
+        (false, true) => "FAILED",
+        (false, false) => "skipped",
+    };
     match r {
         Some(r) => println!(
             "round {round}/{rounds} {proxy:<10} {:>9.0} req/s  p50 {:>7.1} µs  p99 {:>7.1} µs  proxy CPU {:>6} µs/req  core busy {:>4}  errors {}  {verdict}",
@@ -465,6 +380,10 @@ fn print_run_line(
                 .map_or("-".into(), |c| format!("{:.0}%", 100.0 * c.utilisation)),
             r.errors.summary(),
         ),
+        None if !supported => println!(
+            "round {round}/{rounds} {proxy:<10} {}",
+            error.unwrap_or("not yet supported")
+        ),
         None => println!(
             "round {round}/{rounds} {proxy:<10} {verdict}: {}",
             error.unwrap_or("no result")
@@ -472,7 +391,7 @@ fn print_run_line(
     }
 }
 
-fn resolve_binaries(a: &CompareArgs) -> anyhow::Result<BTreeMap<Proxy, PathBuf>> {
+pub(crate) fn resolve_binaries(a: &CompareArgs) -> anyhow::Result<BTreeMap<Proxy, PathBuf>> {
     let mut out = BTreeMap::new();
     for &p in &a.proxies {
         let path = match p {
@@ -496,7 +415,7 @@ fn resolve_binaries(a: &CompareArgs) -> anyhow::Result<BTreeMap<Proxy, PathBuf>>
 }
 
 /// The 1-minute load average from `/proc/loadavg`.
-fn load_average() -> Option<f64> {
+pub(crate) fn load_average() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")
         .ok()?
         .split_whitespace()
@@ -507,7 +426,7 @@ fn load_average() -> Option<f64> {
 
 /// Say so when other work competes for the CPUs: req/s and latency then
 /// vary with it, CPU time per request much less.
-fn warn_if_busy(load: Option<f64>) {
+pub(crate) fn warn_if_busy(load: Option<f64>) {
     let cpus = shardgate_runtime::cpus::available_cpus().len().max(1);
     if let Some(l) = load {
         let note = if l > 0.5 * cpus as f64 {
@@ -519,11 +438,22 @@ fn warn_if_busy(load: Option<f64>) {
     }
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
         s.lines()
             .find(|l| l.starts_with("Uid:"))
             .and_then(|l| l.split_whitespace().nth(2))
             == Some("0")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tally_names_skipped_runs_only_when_there_are_some() {
+        assert_eq!(tally(3, 0, 0), "3 passed, 0 failed");
+        assert_eq!(tally(4, 1, 2), "4 passed, 1 failed, 2 skipped");
+    }
 }

@@ -157,10 +157,12 @@ fn cell(s: Option<&Spread>, digits: usize) -> String {
     }
 }
 
-/// The table of medians with [min–max] per proxy.
-pub fn medians_table(
+/// The table of medians with [min–max] per proxy, with the proxies that do not support the scenario
+/// saying so in their column.
+pub fn medians_table_noting(
     order: &[String],
     per: &BTreeMap<String, BTreeMap<&'static str, Spread>>,
+    not_supported: &BTreeMap<String, String>,
 ) -> String {
     let mut t = String::new();
     let _ = write!(t, "{:<24}", "median [min–max]");
@@ -172,8 +174,12 @@ pub fn medians_table(
         let _ = write!(t, "{:<24}", f.label());
         let digits = if f == Figure::Rps { 0 } else { 1 };
         for p in order {
-            let s = per.get(p).and_then(|m| m.get(f.key()));
-            let _ = write!(t, " {:>28}", cell(s, digits));
+            let text = if not_supported.contains_key(p) {
+                "not yet supported".to_string()
+            } else {
+                cell(per.get(p).and_then(|m| m.get(f.key())), digits)
+            };
+            let _ = write!(t, " {text:>28}");
         }
         t.push('\n');
     }
@@ -296,5 +302,14 @@ mod tests {
         assert_eq!(per["shardgate"]["requests_per_second"].median, 200.0);
         let table = ratio_table("shardgate", &["nginx".into()], &r);
         assert!(table.contains("2.50 [2.00–3.00]"), "{table}");
+        let order = vec!["shardgate".to_string(), "nginx".to_string()];
+        let unsupported = BTreeMap::from([("shardgate".to_string(), "no h2".to_string())]);
+        let t = medians_table_noting(&order, &per, &unsupported);
+        assert_eq!(
+            t.matches("not yet supported").count(),
+            Figure::ALL.len(),
+            "{t}"
+        );
+        assert!(t.contains("150 [100–200]") || t.contains("100"), "{t}");
     }
 }

@@ -16,7 +16,8 @@ impl Expect {
                 n.eq_ignore_ascii_case(name.as_bytes()) && value.is_none_or(|w| *v == w.as_bytes())
             })
         };
-        self.present.iter().all(|(n, v)| has(n, Some(v))) && !self.absent.iter().any(|n| has(n, None))
+        self.present.iter().all(|(n, v)| has(n, Some(v)))
+            && !self.absent.iter().any(|n| has(n, None))
     }
 }
 
@@ -67,7 +68,8 @@ impl RequestScanner {
         let mut s = Scanned::default();
         loop {
             if self.body_left > 0 {
-                let take = (buf.len() - s.used).min(usize::try_from(self.body_left).unwrap_or(usize::MAX));
+                let take =
+                    (buf.len() - s.used).min(usize::try_from(self.body_left).unwrap_or(usize::MAX));
                 s.used += take;
                 self.body_left -= take as u64;
                 if self.body_left > 0 {

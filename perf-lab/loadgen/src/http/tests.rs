@@ -51,7 +51,10 @@ fn request_with_body_and_headers() {
     let r = request_with("h", "/p", false, &spec);
     let text = String::from_utf8(r).expect("ascii");
     let (head, body) = text.split_once("\r\n\r\n").expect("head ends");
-    assert!(head.starts_with("POST /p HTTP/1.1\r\nHost: h\r\n"), "{head}");
+    assert!(
+        head.starts_with("POST /p HTTP/1.1\r\nHost: h\r\n"),
+        "{head}"
+    );
     assert!(head.contains("\r\nX-Lab-Set: original\r\n"), "{head}");
     assert!(head.ends_with("\r\nContent-Length: 30"), "{head}");
     assert_eq!(body, "abcdefghijklmnopqrstuvwxyzabcd");
