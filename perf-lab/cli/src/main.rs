@@ -11,6 +11,7 @@ mod conformance;
 mod cpbench;
 mod fixed_server;
 mod procs;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -46,6 +47,9 @@ enum Command {
     Scale(cpbench::scale::ScaleArgs),
     /// Errors and latency during route edits under a steady open-loop load.
     RouteChange(cpbench::route_change::RouteChangeArgs),
+    /// An HTML page with SVG charts and a Markdown summary from result
+    /// files (`bench --json`, `compare.json`, …).
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Propagation(a) => cpbench::propagation::run(a),
         Command::Scale(a) => cpbench::scale::run(a),
         Command::RouteChange(a) => cpbench::route_change::run(a),
+        Command::Report(a) => report::run(a),
     };
     match result {
         Ok(code) => code,

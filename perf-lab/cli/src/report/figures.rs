@@ -1,0 +1,106 @@
+//! The figures `compare` summarises, keyed as in `compare.json`, with
+//! how to label, format and judge them.
+
+use super::input::Spread;
+use super::svg::{fmt_count, fmt_sig_as};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Figure {
+    /// The key in `compare.json` `medians` and `ratios`.
+    pub key: &'static str,
+    pub label: &'static str,
+    pub higher_is_better: bool,
+}
+
+pub const RPS: Figure = Figure {
+    key: "requests_per_second",
+    label: "req/s",
+    higher_is_better: true,
+};
+pub const PROXY_CPU: Figure = Figure {
+    key: "proxy_cpu_us_per_request",
+    label: "proxy CPU µs/req",
+    higher_is_better: false,
+};
+
+pub const ALL: [Figure; 5] = [
+    RPS,
+    Figure {
+        key: "p50_us",
+        label: "p50 µs",
+        higher_is_better: false,
+    },
+    Figure {
+        key: "p99_us",
+        label: "p99 µs",
+        higher_is_better: false,
+    },
+    PROXY_CPU,
+    Figure {
+        key: "proxy_core_busy_us_per_request",
+        label: "proxy core busy µs/req",
+        higher_is_better: false,
+    },
+];
+
+impl Figure {
+    /// `median [min–max]` of this figure, the range with the median's
+    /// decimals.
+    pub fn cell(self, s: &Spread) -> String {
+        if self.higher_is_better {
+            spread_cell(s, &fmt_count)
+        } else {
+            spread_cell(s, &|v| fmt_sig_as(v, s.median))
+        }
+    }
+}
+
+/// `median [min–max]`, or the median alone for one run.
+pub fn spread_cell(s: &Spread, fmt: &dyn Fn(f64) -> String) -> String {
+    if s.n <= 1 {
+        fmt(s.median)
+    } else {
+        format!("{} [{}–{}]", fmt(s.median), fmt(s.min), fmt(s.max))
+    }
+}
+
+/// How a ratio shardgate/peer reads: better, worse, or not a result (its
+/// range straddles 1.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Better,
+    Worse,
+    Unclear,
+}
+
+pub fn verdict(f: Figure, s: &Spread) -> Verdict {
+    let (above, below) = (s.min > 1.0, s.max < 1.0);
+    match (above, below, f.higher_is_better) {
+        (true, _, true) | (_, true, false) => Verdict::Better,
+        (true, _, false) | (_, true, true) => Verdict::Worse,
+        _ => Verdict::Unclear,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_follow_direction_and_straddling() {
+        let s = |min, max| Spread {
+            median: (min + max) / 2.0,
+            min,
+            max,
+            n: 3,
+        };
+        assert_eq!(verdict(RPS, &s(1.2, 1.4)), Verdict::Better);
+        assert_eq!(verdict(RPS, &s(0.7, 0.9)), Verdict::Worse);
+        assert_eq!(verdict(RPS, &s(0.9, 1.1)), Verdict::Unclear);
+        assert_eq!(verdict(PROXY_CPU, &s(0.7, 0.9)), Verdict::Better);
+        assert_eq!(verdict(PROXY_CPU, &s(1.1, 1.3)), Verdict::Worse);
+        assert_eq!(spread_cell(&s(1.0, 3.0), &|v| format!("{v}")), "2 [1–3]");
+        assert_eq!(RPS.cell(&s(12_000.0, 12_690.0)), "12.3k [12k–12.7k]");
+        assert_eq!(PROXY_CPU.cell(&s(44.0, 52.08)), "48.0 [44.0–52.1]");
+    }
+}
