@@ -129,6 +129,37 @@ pub struct Curve<'a> {
     pub points: Vec<(f64, f64)>,
 }
 
+/// Curves on a linear x axis from zero (load, req/s) and a log y axis of
+/// microseconds (latency).
+pub fn curves_us(
+    title: &str,
+    x_title: &str,
+    y_title: &str,
+    curves: &[Curve<'_>],
+) -> Option<String> {
+    let (_, xmax) = min_max(curves.iter().flat_map(|c| c.points.iter().map(|p| p.0)))?;
+    let (ymin, ymax) = min_max(
+        curves
+            .iter()
+            .flat_map(|c| c.points.iter().map(|p| p.1))
+            .filter(|v| *v > 0.0),
+    )?;
+    let mut c = Chart::new(
+        Frame::new(WIDTH, 400.0),
+        Scale::linear_from_zero(xmax * 1.05),
+        Scale::log_covering(ymin, ymax),
+        title,
+    );
+    c.y_axis(&fmt_us, y_title);
+    c.x_axis(&fmt_count, x_title);
+    for cv in curves {
+        c.line(&cv.points, cv.colour, cv.dashed, &cv.label);
+        c.dots(&cv.points, cv.colour);
+        c.legend(&cv.label, cv.colour, cv.dashed);
+    }
+    Some(c.finish())
+}
+
 /// Curves on log–log axes (figures against route count).
 pub fn curves_loglog(
     title: &str,
@@ -183,12 +214,13 @@ pub fn bin(samples: &[f64], bins: usize) -> Vec<(f64, f64, usize)> {
 }
 
 /// A histogram of millisecond samples with p50 and p99 marked.
-pub fn histogram_ms(title: &str, samples: &[f64], colour: &str) -> Option<String> {
+pub fn histogram_ms(title: &str, x_title: &str, samples: &[f64], colour: &str) -> Option<String> {
     let bins = bin(samples, 24);
     let (first, last) = (bins.first()?, bins.last()?);
     let top = bins.iter().map(|b| b.2).max().unwrap_or(0).max(1);
     let mut c = Chart::new(
-        Frame::new(WIDTH / 2.0 - 10.0, 300.0),
+        // Two side by side in the content column (cards add 34 px each).
+        Frame::new((WIDTH - 12.0) / 2.0 - 34.0, 300.0),
         Scale::Linear {
             lo: first.0,
             hi: last.1,
@@ -197,7 +229,7 @@ pub fn histogram_ms(title: &str, samples: &[f64], colour: &str) -> Option<String
         title,
     );
     c.y_axis(&|v| trim_num(v, 1), "changes");
-    c.x_axis(&|v| super::svg::fmt_ms(v), "milliseconds");
+    c.x_axis(&|v| super::svg::fmt_ms(v), x_title);
     for (lo, hi, n) in &bins {
         let tip = format!(
             "{}–{}: {n}",
@@ -322,7 +354,7 @@ mod tests {
         assert!(b.windows(2).all(|w| (w[0].1 - w[1].0).abs() < 1e-9));
         assert_eq!(bin(&[5.0, 5.0], 10).iter().map(|x| x.2).sum::<usize>(), 2);
         assert!(bin(&[], 10).is_empty());
-        let svg = histogram_ms("h", &samples, "#1").expect("data");
+        let svg = histogram_ms("h", "ms", &samples, "#1").expect("data");
         assert!(svg.contains("p50 ") && svg.contains("p99 "), "{svg}");
     }
 }

@@ -40,7 +40,7 @@ pub fn sections(inputs: &[Input]) -> Vec<Section> {
                 format!("Route change under load ({})", i.name),
                 route_change(r),
             ),
-            Content::Bench(_) | Content::Compare(_) => continue,
+            Content::Bench(_) | Content::Compare(_) | Content::Sweep(_) => continue,
         };
         out.push(Section {
             id: format!("{}-{k}", slug(&title)),
@@ -116,12 +116,17 @@ fn propagation(p: &PropagationResult) -> String {
     for (k, r) in p.runs.iter().enumerate() {
         let samples: Vec<f64> = r.samples.iter().map(|x| x.yaml_to_all_shards_ms).collect();
         let title = format!(
-            "{} routes, {} change: YAML → all shards ({} changes)",
+            "{} routes, {} change ({} changes)",
             fmt_count(r.routes as f64),
             change_name(r.change),
             samples.len()
         );
-        if let Some(svg) = charts::histogram_ms(&title, &samples, PALETTE[k % PALETTE.len()]) {
+        if let Some(svg) = charts::histogram_ms(
+            &title,
+            "YAML change → every shard serving it",
+            &samples,
+            PALETTE[k % PALETTE.len()],
+        ) {
             let _ = write!(s, "<div class=\"card\">{svg}</div>");
         }
     }
@@ -248,7 +253,7 @@ fn scale(r: &ScaleResult) -> String {
     for (title, y, curves, f) in [
         (
             "Time to install a table, by route count",
-            "milliseconds (log)",
+            "time (log scale)",
             &time[..],
             &ms as &dyn Fn(f64) -> String,
         ),
@@ -356,7 +361,8 @@ fn route_change(r: &RouteChangeResult) -> String {
         let _ = write!(s, "<div class=\"card\">{svg}</div>");
     }
     if let Some(svg) = charts::histogram_ms(
-        "Edit → all shards serving it",
+        "Route edits under load",
+        "edit written → every shard serving it",
         &r.edit_samples_ms,
         PALETTE[0],
     ) {
@@ -393,7 +399,7 @@ pub fn markdown(inputs: &[Input]) -> String {
                     &route_change_rows(r),
                 ));
             }
-            Content::Bench(_) | Content::Compare(_) => continue,
+            Content::Bench(_) | Content::Compare(_) | Content::Sweep(_) => continue,
         }
         md.push('\n');
     }
@@ -463,7 +469,7 @@ mod tests {
         assert_eq!(s[0].id, "propagation-prop-json-0");
         let html = &s[0].html;
         assert!(
-            html.contains("1k routes, endpoint change: YAML → all shards (40 changes)"),
+            html.contains("1k routes, endpoint change (40 changes)"),
             "{html}"
         );
         assert!(html.contains(">40/50<"));

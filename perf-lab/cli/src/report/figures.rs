@@ -55,6 +55,18 @@ impl Figure {
     }
 }
 
+/// A proxy's cell in a compare table: its spread, `not yet supported`,
+/// or `-` when no run produced the figure.
+pub fn compare_cell(c: &super::input::Compare, proxy: &str, f: Figure) -> String {
+    if c.not_supported.contains_key(proxy) {
+        return "not yet supported".into();
+    }
+    c.medians
+        .get(proxy)
+        .and_then(|m| m.get(f.key))
+        .map_or("-".into(), |s| f.cell(s))
+}
+
 /// `median [min–max]`, or the median alone for one run.
 pub fn spread_cell(s: &Spread, fmt: &dyn Fn(f64) -> String) -> String {
     if s.n <= 1 {

@@ -8,6 +8,7 @@ use shardgate_loadgen::BenchReport;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::compare::sweep::{KIND as KIND_SWEEP, SweepResult};
 use crate::cpbench::results::{
     KIND_PROPAGATION, KIND_ROUTE_CHANGE, KIND_SCALE, PropagationResult, RouteChangeResult,
     ScaleResult,
@@ -17,6 +18,7 @@ use crate::cpbench::results::{
 pub const KINDS: &[&str] = &[
     crate::bench::KIND,
     crate::compare::KIND,
+    KIND_SWEEP,
     KIND_PROPAGATION,
     KIND_SCALE,
     KIND_ROUTE_CHANGE,
@@ -47,6 +49,13 @@ pub struct Run {
     pub passed: bool,
     pub error: Option<String>,
     pub report: Option<BenchReport>,
+    /// False when the proxy does not speak the scenario's protocol yet.
+    #[serde(default = "yes")]
+    pub supported: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Figures per proxy (or per peer, for ratios), keyed as `compare` keys
@@ -57,6 +66,12 @@ pub type Figures = BTreeMap<String, BTreeMap<String, Spread>>;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Compare {
     pub scenario: String,
+    /// The scenario in words.
+    #[serde(default)]
+    pub description: String,
+    /// `http/1.1`, `http/1.1+tls`, `h2c`, `grpc`.
+    #[serde(default)]
+    pub protocol: String,
     #[serde(default)]
     pub plan: Plan,
     pub rounds: usize,
@@ -67,6 +82,9 @@ pub struct Compare {
     pub runs: Vec<Run>,
     pub medians: Figures,
     pub ratios: Figures,
+    /// Proxies that do not speak the scenario's protocol yet, and why.
+    #[serde(default)]
+    pub not_supported: BTreeMap<String, String>,
     pub load_start: Option<f64>,
     pub load_end: Option<f64>,
     pub passed: usize,
@@ -74,17 +92,18 @@ pub struct Compare {
 }
 
 /// What one file holds.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Content {
     Bench(Box<BenchReport>),
     Compare(Box<Compare>),
+    Sweep(Box<SweepResult>),
     Propagation(Box<PropagationResult>),
     Scale(Box<ScaleResult>),
     RouteChange(Box<RouteChangeResult>),
 }
 
 /// One result file, read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Input {
     pub path: PathBuf,
     /// A short name for headings: the file name, or the parent directory
@@ -98,6 +117,7 @@ impl Input {
         match self.content {
             Content::Bench(_) => crate::bench::KIND,
             Content::Compare(_) => crate::compare::KIND,
+            Content::Sweep(_) => KIND_SWEEP,
             Content::Propagation(_) => KIND_PROPAGATION,
             Content::Scale(_) => KIND_SCALE,
             Content::RouteChange(_) => KIND_ROUTE_CHANGE,
@@ -143,6 +163,7 @@ pub fn parse(path: &Path, text: &str) -> anyhow::Result<Input> {
     let content = match kind {
         k if k == crate::bench::KIND => Content::Bench(typed(v, &shape)?),
         k if k == crate::compare::KIND => Content::Compare(typed(v, &shape)?),
+        KIND_SWEEP => Content::Sweep(typed(v, &shape)?),
         KIND_PROPAGATION => Content::Propagation(typed(v, &shape)?),
         KIND_SCALE => Content::Scale(typed(v, &shape)?),
         KIND_ROUTE_CHANGE => Content::RouteChange(typed(v, &shape)?),
@@ -194,7 +215,7 @@ mod tests {
             "{msg}"
         );
         assert!(
-            msg.contains("bench, compare, propagation, scale, route-change"),
+            msg.contains("bench, compare, sweep, propagation, scale, route-change"),
             "{msg}"
         );
         let e = parse(p, r#"{"kind": "bench", "url": 3}"#).expect_err("bad shape");

@@ -53,12 +53,7 @@ pub fn render(inputs: &[Input]) -> String {
             .map(|f| {
                 let mut row = vec![f.label.to_string()];
                 for p in &c.order {
-                    row.push(
-                        c.medians
-                            .get(p)
-                            .and_then(|m| m.get(f.key))
-                            .map_or("-".into(), |s| f.cell(s)),
-                    );
+                    row.push(figures::compare_cell(c, p, *f));
                 }
                 row
             })
@@ -122,6 +117,7 @@ pub fn render(inputs: &[Input]) -> String {
         ));
         md.push('\n');
     }
+    md.push_str(&super::sweep::markdown(inputs));
     md.push_str(&super::control::markdown(inputs));
     md
 }

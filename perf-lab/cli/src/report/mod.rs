@@ -11,6 +11,7 @@ pub mod input;
 mod markdown;
 mod page;
 pub mod svg;
+mod sweep;
 
 use anyhow::{Context, bail};
 use clap::Args;

@@ -134,6 +134,8 @@ pub fn render(inputs: &[Input]) -> String {
             });
         }
     }
+    sections.extend(super::sweep::sections(inputs));
+    sections.extend(super::control::sections(inputs));
     let benches: Vec<(&Input, &BenchReport)> = inputs
         .iter()
         .filter_map(|i| match &i.content {
@@ -148,7 +150,6 @@ pub fn render(inputs: &[Input]) -> String {
             html: bench_section(&benches),
         });
     }
-    sections.extend(super::control::sections(inputs));
 
     let mut body = String::new();
     let _ = write!(
@@ -264,6 +265,11 @@ fn compare_overview(all: &[(&Input, &Compare)]) -> String {
             }
             rows.push(row);
         }
+        for peer in c.not_supported.keys() {
+            let mut row = vec![text(scenario_label(all, i, c)), text(peer.clone())];
+            row.extend(figures::ALL.iter().map(|_| num("not yet supported")));
+            rows.push(row);
+        }
     }
     if !rows.is_empty() {
         let mut headers = vec!["scenario", "shardgate / peer"];
@@ -315,9 +321,15 @@ fn compare_section(i: &Input, c: &Compare) -> String {
     };
     let _ = write!(
         s,
-        "<div class=\"card facts\"><b>{}</b> round(s) × {} s, {} connections, order {}; \
+        "<div class=\"card facts\">{}{}<b>{}</b> round(s) × {} s, {} connections, order {}; \
          CPUs: proxy <b>{}</b>, generator <b>{}</b>, backend <b>{}</b>; load average {}; \
          runs <b>{} passed</b>, {} failed. File: {}</div>",
+        esc(&c.description),
+        if c.description.is_empty() {
+            String::new()
+        } else {
+            format!(" ({}). ", esc(&c.protocol))
+        },
         c.rounds,
         trim_num(c.duration_seconds, 1),
         c.connections,
@@ -347,11 +359,7 @@ fn compare_section(i: &Input, c: &Compare) -> String {
         .map(|f| {
             let mut row = vec![text(f.label)];
             for p in &c.order {
-                row.push(num(c
-                    .medians
-                    .get(p)
-                    .and_then(|m| m.get(f.key))
-                    .map_or("-".into(), |s| f.cell(s))));
+                row.push(num(super::figures::compare_cell(c, p, *f)));
             }
             row
         })
@@ -360,7 +368,7 @@ fn compare_section(i: &Input, c: &Compare) -> String {
     let failed: Vec<String> = c
         .runs
         .iter()
-        .filter(|r| !r.passed)
+        .filter(|r| !r.passed && r.supported)
         .map(|r| {
             format!(
                 "{} round {}: {}",
@@ -372,6 +380,14 @@ fn compare_section(i: &Input, c: &Compare) -> String {
         .collect();
     for f in failed {
         let _ = write!(s, "<p class=\"err\">failed: {}</p>", esc(&f));
+    }
+    for (proxy, why) in &c.not_supported {
+        let _ = write!(
+            s,
+            "<p class=\"facts\">{}: not yet supported — {}</p>",
+            esc(proxy),
+            esc(why)
+        );
     }
     let mut series = Vec::new();
     for r in c.runs.iter().filter(|r| r.passed) {

@@ -114,10 +114,11 @@ impl Scale {
     }
 }
 
-/// The smallest 1, 2, 2.5 or 5 × 10^k at or above `v` (v > 0).
+/// The smallest 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k at or above
+/// `v` (v > 0): an axis end close above the data.
 pub fn nice_ceiling(v: f64) -> f64 {
     let p = 10f64.powf(v.log10().floor());
-    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+    for m in [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0] {
         if m * p >= v * (1.0 - 1e-9) {
             return m * p;
         }
@@ -508,12 +509,19 @@ impl Chart {
     pub fn vmark(&mut self, x: f64, text: &str, colour: &str) {
         let px = self.px(x);
         let f = self.frame;
+        // Labels near the right edge go on the line's left so they stay
+        // inside the picture.
+        let (tx, anchor) = if px > f.x0() + 0.7 * f.plot_width() {
+            (px - 4.0, "end")
+        } else {
+            (px + 4.0, "start")
+        };
         let _ = write!(
             self.body,
-            r##"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="{c}" stroke-width="1.5" stroke-dasharray="3 3"/><text class="note" x="{}" y="{}" fill="{c}">{}</text>"##,
+            r##"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="{c}" stroke-width="1.5" stroke-dasharray="3 3"/><text class="note" x="{}" y="{}" fill="{c}" text-anchor="{anchor}">{}</text>"##,
             p(f.y1()),
             p(f.y0()),
-            p(px + 4.0),
+            p(tx),
             p(f.y1() + 12.0),
             esc(text),
             x = p(px),
@@ -603,7 +611,8 @@ mod tests {
         let t = linear_ticks(3.0, 47.0, 6);
         assert_eq!(t, vec![10.0, 20.0, 30.0, 40.0]);
         assert_eq!(linear_ticks(5.0, 5.0, 6), vec![5.0]);
-        assert_eq!(nice_ceiling(73_000.0), 100_000.0);
+        assert_eq!(nice_ceiling(73_000.0), 80_000.0);
+        assert_eq!(nice_ceiling(10_400.0), 12_000.0);
         assert_eq!(nice_ceiling(41.0), 50.0);
         assert_eq!(nice_ceiling(2.2), 2.5);
         assert_eq!(nice_ceiling(100.0), 100.0);
