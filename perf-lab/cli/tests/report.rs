@@ -165,12 +165,13 @@ fn report_writes_a_self_contained_page_with_the_charts() {
     let (html, md) = report(&out);
     assert!(html.starts_with("<!DOCTYPE html>"));
     // Charts: the compare's CDF, req/s and CPU bars, and the bench CDF.
-    assert!(html.matches("<svg").count() >= 4, "too few charts");
+    assert!(html.matches("<svg").count() >= 5, "too few charts");
     for needle in [
         "small-get-keepalive: latency by percentile",
         "req/s by scenario and proxy",
         "proxy CPU µs/req by scenario and proxy",
         "bench runs: latency by percentile",
+        "bench runs: successful requests per second of the window",
         ">99.999%<",
         "closed-loop.json",
         "open loop at 500 req/s",
@@ -189,6 +190,10 @@ fn report_writes_a_self_contained_page_with_the_charts() {
     assert!(md.contains("| figure | shardgate | nginx |"), "{md}");
     assert!(md.contains("## Ratios shardgate / peer"), "{md}");
     assert!(md.contains("| closed-loop.json |"), "{md}");
+    assert!(
+        md.contains("Generator ceiling on this plan (no proxy)"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -160,6 +160,31 @@ pub fn curves_us(
     Some(c.finish())
 }
 
+/// Curves on linear axes from zero (a timeline).
+pub fn curves_linear(
+    title: &str,
+    x_title: &str,
+    y_title: &str,
+    curves: &[Curve<'_>],
+    y_fmt: &dyn Fn(f64) -> String,
+) -> Option<String> {
+    let (_, xmax) = min_max(curves.iter().flat_map(|c| c.points.iter().map(|p| p.0)))?;
+    let (_, ymax) = min_max(curves.iter().flat_map(|c| c.points.iter().map(|p| p.1)))?;
+    let mut c = Chart::new(
+        Frame::new(WIDTH, 300.0),
+        Scale::linear_from_zero(xmax),
+        Scale::linear_from_zero(ymax * 1.1),
+        title,
+    );
+    c.y_axis(y_fmt, y_title);
+    c.x_axis(&|v| trim_num(v, 1), x_title);
+    for cv in curves {
+        c.line(&cv.points, cv.colour, cv.dashed, &cv.label);
+        c.legend(&cv.label, cv.colour, cv.dashed);
+    }
+    Some(c.finish())
+}
+
 /// Curves on log–log axes (figures against route count).
 pub fn curves_loglog(
     title: &str,

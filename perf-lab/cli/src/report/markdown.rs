@@ -60,6 +60,15 @@ pub fn render(inputs: &[Input]) -> String {
             .collect();
         md.push_str(&table(&headers, &rows));
         md.push('\n');
+        if let Some(b) = &c.baseline {
+            let _ = writeln!(
+                md,
+                "Generator ceiling on this plan (no proxy): {} req/s, p50 {}, p99 {}.\n",
+                fmt_count(b.requests_per_second),
+                fmt_us(b.latency_us.p50),
+                fmt_us(b.latency_us.p99)
+            );
+        }
         for (peer, figs) in &c.ratios {
             let mut row = vec![c.scenario.clone(), peer.clone()];
             for f in figures::ALL {
@@ -87,6 +96,8 @@ pub fn render(inputs: &[Input]) -> String {
         md.push_str(&table(&headers, &ratio_rows));
         md.push('\n');
     }
+    md.push_str(&super::sweep::markdown(inputs));
+    md.push_str(&super::control::markdown(inputs));
     let bench_rows: Vec<Vec<String>> = inputs
         .iter()
         .filter_map(|i| match &i.content {
@@ -117,8 +128,6 @@ pub fn render(inputs: &[Input]) -> String {
         ));
         md.push('\n');
     }
-    md.push_str(&super::sweep::markdown(inputs));
-    md.push_str(&super::control::markdown(inputs));
     md
 }
 

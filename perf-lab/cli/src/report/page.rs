@@ -480,5 +480,32 @@ fn bench_section(all: &[(&Input, &BenchReport)]) -> String {
     if let Some(svg) = charts::latency_cdf("bench runs: latency by percentile", &series) {
         let _ = write!(s, "<div class=\"card\">{svg}</div>");
     }
+    // Second i of the window covers [i, i+1): a step over that interval.
+    let timelines: Vec<charts::Curve<'_>> = all
+        .iter()
+        .enumerate()
+        .map(|(k, (i, b))| charts::Curve {
+            label: i.name.clone(),
+            colour: series_colour(&i.name, k),
+            dashed: false,
+            points: b
+                .timeline
+                .iter()
+                .flat_map(|t| {
+                    let (x, v) = (t.second as f64, t.requests as f64);
+                    [(x, v), (x + 1.0, v)]
+                })
+                .collect(),
+        })
+        .collect();
+    if let Some(svg) = charts::curves_linear(
+        "bench runs: successful requests per second of the window",
+        "seconds into the measurement window (warm-up excluded)",
+        "requests per second",
+        &timelines,
+        &fmt_count,
+    ) {
+        let _ = write!(s, "<div class=\"card\">{svg}</div>");
+    }
     s
 }
