@@ -52,11 +52,12 @@ pub fn latency_cdf(title: &str, series: &[CdfSeries<'_>]) -> Option<String> {
     Some(c.finish())
 }
 
-/// One bar: a median with its min–max spread.
+/// One bar: a median with its min–max spread, or no figure and why (the
+/// slot stays, labelled, so bars keep their places across groups).
 pub struct Bar<'a> {
     pub series: String,
     pub colour: &'a str,
-    pub spread: Spread,
+    pub spread: Result<Spread, String>,
 }
 
 /// Bars grouped by category (a scenario), one per series (a proxy).
@@ -73,11 +74,11 @@ pub fn bars(
     groups: &[Group<'_>],
     fmt: &dyn Fn(f64) -> String,
 ) -> Option<String> {
-    let (_, max) = min_max(
-        groups
+    let (_, max) = min_max(groups.iter().flat_map(|g| {
+        g.bars
             .iter()
-            .flat_map(|g| g.bars.iter().map(|b| b.spread.max)),
-    )?;
+            .filter_map(|b| b.spread.as_ref().ok().map(|s| s.max))
+    }))?;
     let mut c = Chart::new(
         Frame::new(WIDTH, 360.0),
         Scale::Linear { lo: 0.0, hi: 1.0 },
@@ -95,7 +96,17 @@ pub fn bars(
         let start = left + (group_w - bar_w * n) / 2.0 + bar_w / 2.0;
         for (bi, b) in g.bars.iter().enumerate() {
             let x = start + bi as f64 * bar_w;
-            let s = b.spread;
+            if !seen.contains(&b.series) {
+                c.legend(&b.series, b.colour, false);
+                seen.push(b.series.clone());
+            }
+            let s = match &b.spread {
+                Ok(s) => *s,
+                Err(why) => {
+                    c.slot_note(x, why);
+                    continue;
+                }
+            };
             let tip = format!(
                 "{} {}: median {} (min {}, max {}, {} run(s))",
                 g.name,
@@ -110,10 +121,6 @@ pub fn bars(
                 c.whisker(x, s.min, s.max);
             }
             c.value_label(x, s.max, &fmt(s.median));
-            if !seen.contains(&b.series) {
-                c.legend(&b.series, b.colour, false);
-                seen.push(b.series.clone());
-            }
         }
         c.category(left + group_w / 2.0, &g.name);
     }
@@ -354,18 +361,26 @@ mod tests {
                 Bar {
                     series: "shardgate".into(),
                     colour: "#1",
-                    spread: three,
+                    spread: Ok(three),
                 },
                 Bar {
                     series: "nginx".into(),
                     colour: "#2",
-                    spread: one,
+                    spread: Ok(one),
+                },
+                Bar {
+                    series: "haproxy".into(),
+                    colour: "#3",
+                    spread: Err("not <yet> supported".into()),
                 },
             ],
         }];
         let svg = bars("req/s", "requests per second", &g, &fmt_count).expect("data");
         assert_eq!(svg.matches("class=\"whisker\"").count(), 1);
         assert_eq!(svg.matches("<rect").count(), 2);
+        // The empty slot says why and still has its legend entry.
+        assert!(svg.contains(">not &lt;yet&gt; supported</text>"), "{svg}");
+        assert!(svg.contains(">haproxy</text>"));
         assert!(svg.contains("min 15, max 30, 3 run(s)"), "{svg}");
         assert!(svg.contains(">small-get<"));
     }

@@ -67,6 +67,52 @@ pub fn compare_cell(c: &super::input::Compare, proxy: &str, f: Figure) -> String
         .map_or("-".into(), |s| f.cell(s))
 }
 
+/// The base of every ratio.
+pub const BASE: &str = "shardgate";
+
+/// One row of a ratio table: the peer (with why there is no ratio when
+/// the base or the peer does not speak the scenario yet) and its cells.
+pub fn ratio_rows(c: &super::input::Compare) -> Vec<(String, Vec<RatioCell>)> {
+    let na = || vec![RatioCell::Missing("n/a".into()); ALL.len()];
+    let base_missing = c.not_supported.contains_key(BASE);
+    c.order
+        .iter()
+        .filter(|p| p.as_str() != BASE)
+        .map(|p| {
+            if base_missing {
+                (format!("{p} ({BASE} not yet supported)"), na())
+            } else if c.not_supported.contains_key(p) {
+                (format!("{p} (not yet supported)"), na())
+            } else {
+                let cells = ALL
+                    .iter()
+                    .map(|f| match c.ratios.get(p).and_then(|m| m.get(f.key)) {
+                        Some(s) => RatioCell::Ratio(*f, *s),
+                        None => RatioCell::Missing("-".into()),
+                    })
+                    .collect();
+                (p.clone(), cells)
+            }
+        })
+        .collect()
+}
+
+/// A ratio table cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RatioCell {
+    Ratio(Figure, Spread),
+    Missing(String),
+}
+
+impl RatioCell {
+    pub fn text(&self) -> String {
+        match self {
+            RatioCell::Ratio(_, s) => spread_cell(s, &|v| format!("{v:.2}")),
+            RatioCell::Missing(why) => why.clone(),
+        }
+    }
+}
+
 /// `median [min–max]`, or the median alone for one run.
 pub fn spread_cell(s: &Spread, fmt: &dyn Fn(f64) -> String) -> String {
     if s.n <= 1 {
@@ -114,5 +160,40 @@ mod tests {
         assert_eq!(spread_cell(&s(1.0, 3.0), &|v| format!("{v}")), "2 [1–3]");
         assert_eq!(RPS.cell(&s(12_000.0, 12_690.0)), "12.3k [12k–12.7k]");
         assert_eq!(PROXY_CPU.cell(&s(44.0, 52.08)), "48.0 [44.0–52.1]");
+    }
+
+    fn compare(not_supported: &[&str]) -> super::super::input::Compare {
+        let ns: serde_json::Map<String, serde_json::Value> = not_supported
+            .iter()
+            .map(|p| (p.to_string(), serde_json::Value::from("no h2c")))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "scenario": "http2", "rounds": 1, "duration_seconds": 1.0, "connections": 4,
+            "order": ["shardgate", "nginx", "haproxy"], "baseline": null, "runs": [],
+            "medians": {},
+            "ratios": {"nginx": {"requests_per_second": {"median": 1.5, "min": 1.2, "max": 1.8, "n": 3}}},
+            "not_supported": ns, "load_start": null, "load_end": null, "passed": 0, "failed": 0
+        }))
+        .expect("a compare")
+    }
+
+    #[test]
+    fn ratio_rows_say_who_is_not_supported() {
+        let rows = ratio_rows(&compare(&[]));
+        let peers: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(peers, ["nginx", "haproxy"]);
+        assert_eq!(rows[0].1[0].text(), "1.50 [1.20–1.80]");
+        assert_eq!(rows[0].1[1].text(), "-");
+        assert_eq!(rows[1].1[0].text(), "-");
+        let rows = ratio_rows(&compare(&["haproxy"]));
+        assert_eq!(rows[1].0, "haproxy (not yet supported)");
+        assert_eq!(rows[1].1[0].text(), "n/a");
+        let rows = ratio_rows(&compare(&["shardgate"]));
+        assert_eq!(rows[0].0, "nginx (shardgate not yet supported)");
+        assert!(rows.iter().all(|r| r.1.iter().all(|c| c.text() == "n/a")));
+        assert_eq!(
+            compare_cell(&compare(&["shardgate"]), "shardgate", RPS),
+            "not yet supported"
+        );
     }
 }

@@ -69,13 +69,9 @@ pub fn render(inputs: &[Input]) -> String {
                 fmt_us(b.latency_us.p99)
             );
         }
-        for (peer, figs) in &c.ratios {
-            let mut row = vec![c.scenario.clone(), peer.clone()];
-            for f in figures::ALL {
-                row.push(figs.get(f.key).map_or("-".into(), |s| {
-                    figures::spread_cell(s, &|v| format!("{v:.2}"))
-                }));
-            }
+        for (peer, cells) in figures::ratio_rows(c) {
+            let mut row = vec![c.scenario.clone(), peer];
+            row.extend(cells.iter().map(figures::RatioCell::text));
             ratio_rows.push(row);
         }
     }

@@ -2,7 +2,7 @@
 //! nothing fetched. Every piece of text from the inputs is escaped.
 
 use super::charts::{self, Bar, CdfSeries, Group};
-use super::figures::{self, Figure, Verdict};
+use super::figures::{self, Verdict};
 use super::input::{Compare, Content, Input};
 use super::svg::{esc, fmt_count, fmt_us, series_colour, trim_num};
 use shardgate_loadgen::BenchReport;
@@ -241,7 +241,11 @@ fn compare_overview(all: &[(&Input, &Compare)]) -> String {
                     .iter()
                     .enumerate()
                     .filter_map(|(k, proxy)| {
-                        let spread = *c.medians.get(proxy)?.get(fig.key)?;
+                        let spread = if c.not_supported.contains_key(proxy) {
+                            Err("not yet supported".to_string())
+                        } else {
+                            Ok(*c.medians.get(proxy)?.get(fig.key)?)
+                        };
                         Some(Bar {
                             series: proxy.clone(),
                             colour: series_colour(proxy, k),
@@ -258,16 +262,9 @@ fn compare_overview(all: &[(&Input, &Compare)]) -> String {
     }
     let mut rows = Vec::new();
     for (i, c) in all {
-        for (peer, figs) in &c.ratios {
-            let mut row = vec![text(scenario_label(all, i, c)), text(peer.clone())];
-            for f in figures::ALL {
-                row.push(ratio_cell(f, figs.get(f.key)));
-            }
-            rows.push(row);
-        }
-        for peer in c.not_supported.keys() {
-            let mut row = vec![text(scenario_label(all, i, c)), text(peer.clone())];
-            row.extend(figures::ALL.iter().map(|_| num("not yet supported")));
+        for (peer, cells) in figures::ratio_rows(c) {
+            let mut row = vec![text(scenario_label(all, i, c)), text(peer)];
+            row.extend(cells.iter().map(ratio_cell));
             rows.push(row);
         }
     }
@@ -294,17 +291,18 @@ fn compare_overview(all: &[(&Input, &Compare)]) -> String {
     s
 }
 
-fn ratio_cell(f: Figure, s: Option<&super::input::Spread>) -> Cell {
-    match s {
-        None => num("-"),
-        Some(s) => Cell {
-            text: figures::spread_cell(s, &|v| format!("{v:.2}")),
-            class: match figures::verdict(f, s) {
-                Verdict::Better => "num better",
-                Verdict::Worse => "num worse",
-                Verdict::Unclear => "num unclear",
-            },
+fn ratio_cell(cell: &figures::RatioCell) -> Cell {
+    let class = match cell {
+        figures::RatioCell::Missing(_) => "num",
+        figures::RatioCell::Ratio(f, s) => match figures::verdict(*f, s) {
+            Verdict::Better => "num better",
+            Verdict::Worse => "num worse",
+            Verdict::Unclear => "num unclear",
         },
+    };
+    Cell {
+        text: cell.text(),
+        class,
     }
 }
 

@@ -474,6 +474,19 @@ impl Chart {
         );
     }
 
+    /// Vertical text rising from the x axis at pixel `x`: why a bar slot
+    /// is empty.
+    pub fn slot_note(&mut self, x: f64, text: &str) {
+        let y = self.frame.y0() - 6.0;
+        let _ = write!(
+            self.body,
+            r##"<text class="note" x="{x}" y="{y}" fill="#6b7385" transform="rotate(-90 {x} {y})">{}</text>"##,
+            esc(text),
+            x = p(x + 4.0),
+            y = p(y),
+        );
+    }
+
     /// A min–max whisker at pixel `x` in data units.
     pub fn whisker(&mut self, x: f64, lo: f64, hi: f64) {
         let (a, b) = (self.py(lo), self.py(hi));
