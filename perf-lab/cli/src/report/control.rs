@@ -407,7 +407,7 @@ pub fn markdown(inputs: &[Input]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::cpbench::results::{LookupCost, PropagationRun, PropagationSample, ScalePoint};
     use shardgate_loadgen::BenchReport;
@@ -532,7 +532,8 @@ mod tests {
         );
     }
 
-    fn bench(errors: u64, p99: f64) -> BenchReport {
+    /// A bench report with a spectrum, as `bench` would write it.
+    pub(in super::super) fn bench(errors: u64, p99: f64) -> BenchReport {
         let spectrum: Vec<serde_json::Value> = (0..=100)
             .map(|i| serde_json::json!({"percentile": 100.0 * (1.0 - 10f64.powf(-f64::from(i) / 20.0)), "us": 50.0 + f64::from(i) * p99 / 100.0}))
             .collect();

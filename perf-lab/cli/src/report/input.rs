@@ -226,6 +226,80 @@ mod tests {
         assert!(format!("{e:#}").contains("not a string"));
     }
 
+    /// Every kind the lab writes is read back from its own serialisation.
+    #[test]
+    fn each_kind_round_trips_from_the_lab_structs() {
+        let bench = super::super::control::tests::bench(0, 100.0);
+        let mut b = serde_json::to_value(&bench).expect("json");
+        b["kind"] = "bench".into();
+        let sweep = SweepResult {
+            kind: KIND_SWEEP.into(),
+            scenario: "small-get-keepalive".into(),
+            description: "d".into(),
+            protocol: "http/1.1".into(),
+            plan: crate::compare::Plan {
+                proxy: vec![0],
+                generator: vec![1],
+                backend: vec![1],
+            },
+            duration_seconds: 1.0,
+            warmup_seconds: 0.1,
+            connections: 1,
+            steps_percent: vec![50],
+            backend: "fixed-server".into(),
+            baseline: None,
+            curves: Vec::new(),
+            load_start: None,
+            load_end: None,
+            passed: 0,
+            failed: 0,
+            skipped: 0,
+        };
+        let prop = PropagationResult {
+            kind: KIND_PROPAGATION.into(),
+            shards: 1,
+            cpus: None,
+            poll_interval_us: 500,
+            runs: Vec::new(),
+            passed: 0,
+            failed: 0,
+        };
+        let scale = ScaleResult {
+            kind: KIND_SCALE.into(),
+            shards: 1,
+            points: Vec::new(),
+            passed: 0,
+            failed: 0,
+        };
+        let rc = RouteChangeResult {
+            kind: KIND_ROUTE_CHANGE.into(),
+            routes: 1,
+            shards: 1,
+            edits_requested: 1,
+            edits_written: 1,
+            edits_applied: 1,
+            edit_interval_ms: 100.0,
+            max_rps: 1.0,
+            target_rps: 0.8,
+            before: bench.clone(),
+            during: bench,
+            edit_to_all_shards_ms: None,
+            edit_samples_ms: Vec::new(),
+            passed: true,
+        };
+        let files = [
+            ("bench", b),
+            ("sweep", serde_json::to_value(&sweep).expect("json")),
+            ("propagation", serde_json::to_value(&prop).expect("json")),
+            ("scale", serde_json::to_value(&scale).expect("json")),
+            ("route-change", serde_json::to_value(&rc).expect("json")),
+        ];
+        for (kind, v) in files {
+            let i = parse(Path::new("/r/f.json"), &v.to_string()).expect(kind);
+            assert_eq!(i.kind(), kind);
+        }
+    }
+
     #[test]
     fn generic_file_names_get_their_directory() {
         assert_eq!(
