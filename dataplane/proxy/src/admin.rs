@@ -13,6 +13,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The snapshot without private keys: a dump is for reading, not a leak.
+fn redacted(s: &shardgate_ir::Snapshot) -> shardgate_ir::Snapshot {
+    let mut s = s.clone();
+    for c in s
+        .listeners
+        .iter_mut()
+        .filter_map(|l| l.tls.as_mut())
+        .flat_map(|t| t.certificates.iter_mut())
+    {
+        c.key_pem = "<redacted>".into();
+    }
+    s
+}
+
 /// Where the admin endpoint listens.
 #[derive(Debug, Clone)]
 pub enum AdminAddr {
@@ -43,6 +57,9 @@ impl Admin {
                 Err(_) => break,
             }
         }
+        if let Ok(refused) = self.reader.tls_refused.lock() {
+            merged.tls_certificates_refused = refused.clone();
+        }
         merged
     }
 
@@ -57,7 +74,7 @@ impl Admin {
             "/ready" => self.ready(),
             "/config_dump" => {
                 let current = self.reader.current.lock().ok().and_then(|c| c.clone());
-                match current.map(|s| serde_json::to_string_pretty(&*s)) {
+                match current.map(|s| serde_json::to_string_pretty(&redacted(&s))) {
                     Some(Ok(json)) => (200, "application/json", json),
                     Some(Err(e)) => (500, "text/plain", format!("cannot render: {e}\n")),
                     None => (503, "text/plain", "no snapshot adopted yet\n".into()),

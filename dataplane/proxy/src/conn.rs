@@ -9,28 +9,24 @@
 //! buffers and never held whole: memory per connection stays bounded by the
 //! head limit plus a few buffer sizes.
 
-use crate::io::{read_into, write_slice};
+use crate::io::{Downstream, read_into, write_slice};
 use crate::metrics::UpstreamError;
 use crate::shard::{Current, Shard};
 use crate::upstream::{self, Attempt, UpstreamFailure};
-use monoio::io::AsyncWriteRentExt;
-use monoio::net::TcpStream;
 use shardgate_http1::{
     BodyKind, ChunkedDecoder, ClientBody, ClientResponse, HeaderMods, LengthBody, Method,
-    ParseStatus, RequestHead, ResponseHead, Scheme, UpstreamRequest, Version, WriteError,
+    ParseStatus, RequestHead, ResponseHead, UpstreamRequest, Version, WriteError,
     write_client_response, write_continue, write_error_response, write_upstream_request,
 };
 use shardgate_ir::{BackendTarget, Filter};
 use shardgate_router::{HeaderMap, Request, RouteAction, RouteEntry};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-/// Serve one accepted connection until it closes.
-pub async fn serve(shard: Rc<Shard>, bind: SocketAddr, client: TcpStream, peer: SocketAddr) {
-    let m = &shard.metrics;
-    m.connections_active.set(m.connections_active.get() + 1);
+/// Serve one accepted connection (plain, or TLS after its handshake)
+/// until it closes. The caller counts it in `connections_active`.
+pub async fn serve<S: Downstream>(shard: Rc<Shard>, bind: SocketAddr, client: S, peer: SocketAddr) {
     let size = shard.settings.buffer_size;
     let mut conn = Conn {
         shard: shard.clone(),
@@ -44,9 +40,12 @@ pub async fn serve(shard: Rc<Shard>, bind: SocketAddr, client: TcpStream, peer: 
         resp: ResponseHead::new(),
     };
     conn.run().await;
-    drop(conn);
-    m.connections_active.set(m.connections_active.get() - 1);
+    // Bounded: a client that stopped reading cannot hold the task.
+    let _ = monoio::time::timeout(CLOSE_TIMEOUT, conn.client.close()).await;
 }
+
+/// How long a goodbye (TLS close_notify) may take to go out.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Whether the client connection stays open after a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,11 +68,11 @@ enum Decision<'t> {
     },
 }
 
-struct Conn {
+struct Conn<S> {
     shard: Rc<Shard>,
     bind: SocketAddr,
     peer: SocketAddr,
-    client: TcpStream,
+    client: S,
     rbuf: Vec<u8>,
     ubuf: Vec<u8>,
     out: Vec<u8>,
@@ -210,7 +209,7 @@ fn ms(v: u32) -> Duration {
     Duration::from_millis(u64::from(v))
 }
 
-impl Conn {
+impl<S: Downstream> Conn<S> {
     async fn run(&mut self) {
         loop {
             match self.read_head().await {
@@ -256,8 +255,7 @@ impl Conn {
             };
             let buf = std::mem::take(&mut self.rbuf);
             let read =
-                monoio::time::timeout(wait, read_into(&mut self.client, buf, settings.buffer_size))
-                    .await;
+                monoio::time::timeout(wait, self.client.read_into(buf, settings.buffer_size)).await;
             if let Some(t) = token {
                 self.shard.idle_leave(t);
             }
@@ -392,7 +390,7 @@ impl Conn {
 
         // The upstream head, followed by whatever body bytes already arrived.
         let req_mods = header_mods(route, true);
-        let mut opts = UpstreamRequest::new(self.peer.ip(), Scheme::Http);
+        let mut opts = UpstreamRequest::new(self.peer.ip(), S::SCHEME);
         opts.mods = &req_mods;
         self.out.clear();
         if let Err(e) = write_upstream_request(&self.req, &self.rbuf, &opts, &mut self.out) {
@@ -454,7 +452,7 @@ impl Conn {
             let buf = std::mem::take(&mut self.rbuf);
             let read = monoio::time::timeout(
                 settings.client_body_timeout,
-                read_into(&mut self.client, buf, settings.buffer_size),
+                self.client.read_into(buf, settings.buffer_size),
             )
             .await;
             let buf = match read {
@@ -633,7 +631,7 @@ impl Conn {
                 {
                     rbody = RespBody::Done;
                 }
-                let (res, buf) = write_slice(&mut self.client, buf, 0..used).await;
+                let (res, buf) = self.client.write_slice(buf, 0..used).await;
                 self.ubuf = buf;
                 if res.is_err() {
                     self.shard.metrics.request(li, ri, status);

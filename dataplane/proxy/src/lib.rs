@@ -11,6 +11,7 @@
 //! See ARCHITECTURE.md at the repository root for the lifetime of a request.
 #![forbid(unsafe_code)]
 
+mod accept;
 pub mod admin;
 mod conn;
 mod io;
@@ -56,13 +57,18 @@ pub enum DataPlaneError {
     Signals(std::io::Error),
     #[error("cannot start the snapshot reader: {0}")]
     Reader(std::io::Error),
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[from] shardgate_tls::TlsSetupError),
 }
 
 /// Run the data plane until a signal drains it.
 pub fn run(cfg: DataPlaneConfig) -> Result<(), DataPlaneError> {
     let settings = Arc::new(cfg.settings.clone());
+    // One ticket key for all shards: a resumed client may land on any.
+    let tls = Arc::new(shardgate_tls::TlsShared::new()?);
+    let shard_tls = tls.clone();
     let shards = spawn_shards(&cfg.plan, cfg.driver, move |ctx| {
-        shard::run(ctx, settings.clone())
+        shard::run(ctx, settings.clone(), shard_tls.clone())
     })
     .map_err(DataPlaneError::Shards)?;
     let driver = shards
@@ -104,6 +110,7 @@ pub fn run(cfg: DataPlaneConfig) -> Result<(), DataPlaneError> {
         state,
         stop,
         bind_ip: cfg.bind_ip,
+        certs: shardgate_tls::CertLoader::new(tls.provider.clone()),
     };
     std::thread::Builder::new()
         .name("snapshot-reader".into())

@@ -56,6 +56,33 @@ impl UpstreamError {
     }
 }
 
+/// How a TLS handshake ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handshake {
+    Completed {
+        resumed: bool,
+    },
+    /// A TLS error, a client that went away, or the handshake timeout.
+    Failed,
+}
+
+/// TLS handshakes of one listener.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TlsCounts {
+    pub completed: u64,
+    pub failed: u64,
+    /// Of `completed`, those that resumed a session (ticket or cache).
+    pub resumed: u64,
+}
+
+impl TlsCounts {
+    fn add(&mut self, o: TlsCounts) {
+        self.completed += o.completed;
+        self.failed += o.failed;
+        self.resumed += o.resumed;
+    }
+}
+
 /// Responses the proxy generated itself, by status (404, 400, 502, …).
 type LocalKey = u16;
 
@@ -83,6 +110,8 @@ pub struct ShardMetrics {
     retired: RefCell<RequestCounts>,
     upstream_errors: RefCell<BTreeMap<(Box<str>, UpstreamError), u64>>,
     local: RefCell<BTreeMap<LocalKey, u64>>,
+    /// By listener name; a handshake costs far more than the lookup.
+    tls: RefCell<BTreeMap<Box<str>, TlsCounts>>,
     pub connections_accepted: Cell<u64>,
     pub connections_active: Cell<i64>,
     pub upstream_connects: Cell<u64>,
@@ -123,6 +152,22 @@ impl ShardMetrics {
         *self.local.borrow_mut().entry(status).or_default() += 1;
     }
 
+    /// Count one TLS handshake on `listener`.
+    pub fn tls_handshake(&self, listener: &str, outcome: Handshake) {
+        let mut tls = self.tls.borrow_mut();
+        let counts = match tls.get_mut(listener) {
+            Some(c) => c,
+            None => tls.entry(listener.into()).or_default(),
+        };
+        match outcome {
+            Handshake::Completed { resumed } => {
+                counts.completed += 1;
+                counts.resumed += u64::from(resumed);
+            }
+            Handshake::Failed => counts.failed += 1,
+        }
+    }
+
     /// Fold the counts of the table labelled `old` into the by-name totals
     /// and size the live counters for a table labelled `new`.
     pub fn swap_tables(&self, old: &Labels, new: &Labels) {
@@ -150,6 +195,8 @@ impl ShardMetrics {
             requests,
             upstream_errors: self.upstream_errors.borrow().clone(),
             local: self.local.borrow().clone(),
+            tls_handshakes: self.tls.borrow().clone(),
+            tls_certificates_refused: BTreeMap::new(),
             connections_accepted: self.connections_accepted.get(),
             connections_active: self.connections_active.get(),
             upstream_connects: self.upstream_connects.get(),
@@ -185,6 +232,11 @@ pub struct MetricsSnapshot {
     pub requests: RequestCounts,
     pub upstream_errors: BTreeMap<(Box<str>, UpstreamError), u64>,
     pub local: BTreeMap<u16, u64>,
+    /// TLS handshakes by listener name.
+    pub tls_handshakes: BTreeMap<Box<str>, TlsCounts>,
+    /// Certificates the data plane could not load, by name (counted by
+    /// the snapshot reader, not by shards).
+    pub tls_certificates_refused: BTreeMap<Box<str>, u64>,
     pub connections_accepted: u64,
     pub connections_active: i64,
     pub upstream_connects: u64,
@@ -204,6 +256,12 @@ impl MetricsSnapshot {
         }
         for (k, v) in other.local {
             *self.local.entry(k).or_default() += v;
+        }
+        for (k, v) in other.tls_handshakes {
+            self.tls_handshakes.entry(k).or_default().add(v);
+        }
+        for (k, v) in other.tls_certificates_refused {
+            *self.tls_certificates_refused.entry(k).or_default() += v;
         }
         self.connections_accepted += other.connections_accepted;
         self.connections_active += other.connections_active;
@@ -262,6 +320,48 @@ impl MetricsSnapshot {
                 "shardgate_upstream_errors_total{{cluster=\"{}\",kind=\"{}\"}} {n}",
                 esc(c),
                 k.label()
+            );
+        }
+        family(
+            &mut o,
+            "shardgate_tls_handshakes",
+            "counter",
+            "TLS handshakes on HTTPS listeners, by listener and result (completed, failed).",
+        );
+        for (l, c) in &self.tls_handshakes {
+            for (result, n) in [("completed", c.completed), ("failed", c.failed)] {
+                let _ = writeln!(
+                    o,
+                    "shardgate_tls_handshakes_total{{listener=\"{}\",result=\"{result}\"}} {n}",
+                    esc(l)
+                );
+            }
+        }
+        family(
+            &mut o,
+            "shardgate_tls_resumed_handshakes",
+            "counter",
+            "Completed TLS handshakes that resumed a session, by listener.",
+        );
+        for (l, c) in &self.tls_handshakes {
+            let _ = writeln!(
+                o,
+                "shardgate_tls_resumed_handshakes_total{{listener=\"{}\"}} {}",
+                esc(l),
+                c.resumed
+            );
+        }
+        family(
+            &mut o,
+            "shardgate_tls_certificates_refused",
+            "counter",
+            "Certificates left out because they could not be loaded (bad PEM, unusable key, key not matching the certificate), by name.",
+        );
+        for (c, n) in &self.tls_certificates_refused {
+            let _ = writeln!(
+                o,
+                "shardgate_tls_certificates_refused_total{{certificate=\"{}\"}} {n}",
+                esc(c)
             );
         }
         let counters = [
@@ -345,6 +445,9 @@ mod tests {
         m.request(0, Some(0), 503);
         m.upstream_error("c", UpstreamError::Connect);
         m.local_response(404);
+        m.tls_handshake("l1", Handshake::Completed { resumed: false });
+        m.tls_handshake("l1", Handshake::Completed { resumed: true });
+        m.tls_handshake("l1", Handshake::Failed);
         let mut a = m.snapshot(&t2);
         a.merge(m.snapshot(&t2));
         let key = |r: &str, c| (Box::from("l1"), Box::from(r), c);
@@ -358,6 +461,14 @@ mod tests {
         );
         assert!(text.contains("shardgate_upstream_errors_total{cluster=\"c\",kind=\"connect\"} 2"));
         assert!(text.contains("shardgate_driver_info{driver=\"io_uring\"} 1"));
+        let tls = [
+            "shardgate_tls_handshakes_total{listener=\"l1\",result=\"completed\"} 4",
+            "shardgate_tls_handshakes_total{listener=\"l1\",result=\"failed\"} 2",
+            "shardgate_tls_resumed_handshakes_total{listener=\"l1\"} 2",
+        ];
+        for line in tls {
+            assert!(text.contains(line), "{line} missing:\n{text}");
+        }
         assert!(
             text.contains("# TYPE shardgate_requests counter\n"),
             "{text}"

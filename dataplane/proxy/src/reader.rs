@@ -17,6 +17,8 @@ use shardgate_ir::Snapshot;
 use shardgate_router::Table;
 use shardgate_runtime::Mailbox;
 use shardgate_snapshot::{AckHandle, Subscriber};
+use shardgate_tls::CertLoader;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +32,8 @@ pub struct ReaderState {
     pub current: Mutex<Option<Arc<Snapshot>>>,
     /// The last refusal, for /ready and logs.
     pub last_error: Mutex<Option<String>>,
+    /// Certificates refused, by name: counted once per refused content.
+    pub tls_refused: Mutex<BTreeMap<Box<str>, u64>>,
 }
 
 pub struct Reader {
@@ -40,13 +44,15 @@ pub struct Reader {
     /// Listener address override: bind every listener on this IP instead
     /// of the one in the snapshot (e.g. 127.0.0.1 in tests).
     pub bind_ip: Option<std::net::IpAddr>,
+    /// Parses HTTPS listeners' certificates, once per distinct content.
+    pub certs: CertLoader,
 }
 
 const WAIT: Duration = Duration::from_millis(100);
 
 impl Reader {
     /// Run until `stop` is set.
-    pub fn run(self) {
+    pub fn run(mut self) {
         let mut logged_missing = false;
         while !self.stop.load(Ordering::Relaxed) {
             match Subscriber::open(&self.path) {
@@ -65,7 +71,7 @@ impl Reader {
         }
     }
 
-    fn follow(&self, mut sub: Subscriber) {
+    fn follow(&mut self, mut sub: Subscriber) {
         let ack = match sub.register(self.shards.len()) {
             Ok(a) => Some(a),
             Err(e) => {
@@ -95,7 +101,7 @@ impl Reader {
         }
     }
 
-    fn adopt(&self, bytes: &shardgate_snapshot::SnapshotBytes, ack: Option<&AckHandle>) {
+    fn adopt(&mut self, bytes: &shardgate_snapshot::SnapshotBytes, ack: Option<&AckHandle>) {
         let generation = bytes.generation();
         let result = bytes.decode().map_err(|e| e.to_string()).and_then(|s| {
             Table::compile(&s)
@@ -112,6 +118,15 @@ impl Reader {
                 return;
             }
         };
+        let certs = self.certs.load(&snapshot);
+        if !certs.newly_refused.is_empty()
+            && let Ok(mut refused) = self.state.tls_refused.lock()
+        {
+            for e in &certs.newly_refused {
+                tracing::error!(generation, certificate = %e.name, reason = %e.reason, "certificate refused; the listener's other certificates keep serving");
+                *refused.entry(e.name.as_str().into()).or_default() += 1;
+            }
+        }
         let installed = Arc::new(Installed {
             labels: labels(&snapshot),
             binds: snapshot
@@ -121,6 +136,7 @@ impl Reader {
                 .collect(),
             table,
             ack: ack.cloned(),
+            tls: certs.listeners,
         });
         for shard in &self.shards {
             shard.send(ShardMsg::Install(installed.clone()));

@@ -19,6 +19,8 @@ pub struct Settings {
     pub upstream_body_timeout: Duration,
     /// Pooled connections idle longer than this are closed by the sweeper.
     pub pool_idle_max: Duration,
+    /// From accept to the end of a TLS handshake.
+    pub tls_handshake_timeout: Duration,
     /// Read size per I/O and initial buffer capacity.
     pub buffer_size: usize,
 }
@@ -33,6 +35,7 @@ impl Default for Settings {
             response_timeout: Duration::from_secs(60),
             upstream_body_timeout: Duration::from_secs(60),
             pool_idle_max: Duration::from_secs(60),
+            tls_handshake_timeout: Duration::from_secs(10),
             buffer_size: 16 * 1024,
         }
     }

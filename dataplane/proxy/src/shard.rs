@@ -5,7 +5,7 @@
 //! request holds its own `Rc<Current>` from its first routing decision to its
 //! last byte, so it finishes on the table it started with.
 
-use crate::conn;
+use crate::accept;
 use crate::metrics::{Labels, MetricsSnapshot, ShardMetrics};
 use crate::pool::Pool;
 use crate::settings::Settings;
@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 use shardgate_router::Table;
 use shardgate_runtime::{Inbox, ShardContext};
 use shardgate_snapshot::AckHandle;
+use shardgate_tls::{ListenerCerts, ServerConfig, ShardTls, TlsShared};
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
@@ -30,6 +31,9 @@ pub struct Installed {
     pub binds: Vec<SocketAddr>,
     /// Where shards report that they serve this table.
     pub ack: Option<AckHandle>,
+    /// Per listener (same index): the certificates of an HTTPS listener,
+    /// parsed once by the reader for every shard.
+    pub tls: Vec<Option<Arc<ListenerCerts>>>,
 }
 
 /// Messages to a shard.
@@ -44,14 +48,42 @@ pub struct Current {
     pub installed: Arc<Installed>,
     /// Round-robin cursor per cluster index.
     pub rr: Vec<Cell<usize>>,
+    /// Per listener index: how its connections start.
+    pub security: Vec<Security>,
+}
+
+/// How connections on a listener start.
+pub enum Security {
+    /// HTTP/1.1 at once.
+    Plain,
+    /// A TLS handshake with this shard's configuration for the listener.
+    Tls(Arc<ServerConfig>),
+    /// HTTPS without a usable configuration: connections are closed.
+    Unusable,
 }
 
 impl Current {
-    fn new(installed: Arc<Installed>) -> Self {
+    fn new(installed: Arc<Installed>, tls: &ShardTls) -> Self {
         let rr = (0..installed.table.clusters().len())
             .map(|_| Cell::new(0))
             .collect();
-        Current { installed, rr }
+        let security = (0..installed.binds.len())
+            .map(|i| match installed.tls.get(i).cloned().flatten() {
+                None => Security::Plain,
+                Some(certs) => match tls.server_config(certs) {
+                    Ok(cfg) => Security::Tls(cfg),
+                    Err(e) => {
+                        tracing::error!(listener = installed.table.listeners()[i].name(), error = %e, "cannot configure TLS; the listener refuses connections");
+                        Security::Unusable
+                    }
+                },
+            })
+            .collect();
+        Current {
+            installed,
+            rr,
+            security,
+        }
     }
 
     /// Index of the listener bound at `bind`.
@@ -75,6 +107,8 @@ pub struct Shard {
     pub pool: Pool,
     pub metrics: ShardMetrics,
     pub draining: Cell<bool>,
+    /// This shard's TLS state (its own session cache).
+    tls: ShardTls,
     rng: RefCell<fastrand::Rng>,
     bound: RefCell<FxHashMap<SocketAddr, Bound>>,
     /// Connections waiting for their next request, by a token, so a drain
@@ -159,7 +193,7 @@ impl Shard {
         self.pool
             .prune(self.settings.pool_idle_max, |a| endpoints.contains(a));
         self.metrics.generation.set(new.table.generation());
-        *self.current.borrow_mut() = Rc::new(Current::new(new));
+        *self.current.borrow_mut() = Rc::new(Current::new(new, &self.tls));
     }
 
     /// Stop accepting and wake every idle keep-alive connection so it closes.
@@ -177,21 +211,24 @@ impl Shard {
 }
 
 /// The main future of a shard.
-pub async fn run(ctx: ShardContext<ShardMsg>, settings: Arc<Settings>) {
+pub async fn run(ctx: ShardContext<ShardMsg>, settings: Arc<Settings>, tls: Arc<TlsShared>) {
     let empty = Arc::new(Installed {
         table: Table::compile(&shardgate_ir::Snapshot::default())
             .expect("the empty snapshot always compiles"),
         labels: Labels::default(),
         binds: Vec::new(),
         ack: None,
+        tls: Vec::new(),
     });
+    let tls = ShardTls::new(tls);
     let shard = Rc::new(Shard {
         index: ctx.index,
         settings: Settings::clone(&settings),
-        current: RefCell::new(Rc::new(Current::new(empty))),
+        current: RefCell::new(Rc::new(Current::new(empty, &tls))),
         pool: Pool::default(),
         metrics: ShardMetrics::default(),
         draining: Cell::new(false),
+        tls,
         rng: RefCell::new(fastrand::Rng::with_seed(0x5eed ^ ctx.index as u64)),
         bound: RefCell::new(FxHashMap::default()),
         idle: RefCell::new(slab::Slab::new()),
@@ -248,7 +285,7 @@ async fn accept_loop(
                     .metrics
                     .connections_accepted
                     .set(shard.metrics.connections_accepted.get() + 1);
-                monoio::spawn(conn::serve(shard.clone(), bind, stream, peer));
+                monoio::spawn(accept::serve(shard.clone(), bind, stream, peer));
             }
             Err(_) if stopped.get() => return,
             Err(e) => {

@@ -80,6 +80,9 @@ pub struct ShardArgs {
     /// timeout (504 beyond it).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub response_timeout: Duration,
+    /// Close a TLS client connection whose handshake takes longer.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub tls_handshake_timeout: Duration,
 }
 
 impl ShardArgs {
@@ -124,6 +127,8 @@ impl ShardArgs {
             format!("{}ms", self.client_idle_timeout.as_millis()),
             "--response-timeout".into(),
             format!("{}ms", self.response_timeout.as_millis()),
+            "--tls-handshake-timeout".into(),
+            format!("{}ms", self.tls_handshake_timeout.as_millis()),
         ]);
         f
     }
@@ -223,6 +228,7 @@ impl DataplaneArgs {
             settings: Settings {
                 client_idle_timeout: self.shards.client_idle_timeout,
                 response_timeout: self.shards.response_timeout,
+                tls_handshake_timeout: self.shards.tls_handshake_timeout,
                 ..Settings::default()
             },
             bind_ip: self.shards.bind_ip,
