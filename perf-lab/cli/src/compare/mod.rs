@@ -7,7 +7,7 @@
 mod lab;
 mod peers;
 mod scenario;
-mod summary;
+pub(crate) mod summary;
 pub mod sweep;
 mod tls;
 

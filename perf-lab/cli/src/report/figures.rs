@@ -3,6 +3,7 @@
 
 use super::input::Spread;
 use super::svg::{fmt_count, fmt_sig_as};
+use crate::compare::summary::Figure as CompareFigure;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Figure {
@@ -23,25 +24,18 @@ pub const PROXY_CPU: Figure = Figure {
     higher_is_better: false,
 };
 
-pub const ALL: [Figure; 5] = [
-    RPS,
-    Figure {
-        key: "p50_us",
-        label: "p50 µs",
-        higher_is_better: false,
-    },
-    Figure {
-        key: "p99_us",
-        label: "p99 µs",
-        higher_is_better: false,
-    },
-    PROXY_CPU,
-    Figure {
-        key: "proxy_core_busy_us_per_request",
-        label: "proxy core busy µs/req",
-        higher_is_better: false,
-    },
-];
+/// Every figure `compare` summarises, in its order: taken from `compare`
+/// itself so a figure it adds shows up here too.
+pub fn all() -> Vec<Figure> {
+    CompareFigure::ALL
+        .iter()
+        .map(|f| Figure {
+            key: f.key(),
+            label: f.label(),
+            higher_is_better: f.higher_is_better(),
+        })
+        .collect()
+}
 
 impl Figure {
     /// `median [min–max]` of this figure, the range with the median's
@@ -73,7 +67,7 @@ pub const BASE: &str = "shardgate";
 /// One row of a ratio table: the peer (with why there is no ratio when
 /// the base or the peer does not speak the scenario yet) and its cells.
 pub fn ratio_rows(c: &super::input::Compare) -> Vec<(String, Vec<RatioCell>)> {
-    let na = || vec![RatioCell::Missing("n/a".into()); ALL.len()];
+    let na = || vec![RatioCell::Missing("n/a".into()); all().len()];
     let base_missing = c.not_supported.contains_key(BASE);
     c.order
         .iter()
@@ -84,7 +78,7 @@ pub fn ratio_rows(c: &super::input::Compare) -> Vec<(String, Vec<RatioCell>)> {
             } else if c.not_supported.contains_key(p) {
                 (format!("{p} (not yet supported)"), na())
             } else {
-                let cells = ALL
+                let cells = all()
                     .iter()
                     .map(|f| match c.ratios.get(p).and_then(|m| m.get(f.key)) {
                         Some(s) => RatioCell::Ratio(*f, *s),
@@ -175,6 +169,15 @@ mod tests {
             "not_supported": ns, "load_start": null, "load_end": null, "passed": 0, "failed": 0
         }))
         .expect("a compare")
+    }
+
+    #[test]
+    fn the_charted_figures_are_among_compare_s() {
+        assert!(
+            all().contains(&RPS) && all().contains(&PROXY_CPU),
+            "{:?}",
+            all()
+        );
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub fn render(inputs: &[Input]) -> String {
         );
         let mut headers = vec!["figure"];
         headers.extend(c.order.iter().map(String::as_str));
-        let rows: Vec<Vec<String>> = figures::ALL
+        let rows: Vec<Vec<String>> = figures::all()
             .iter()
             .map(|f| {
                 let mut row = vec![f.label.to_string()];
@@ -77,7 +77,7 @@ pub fn render(inputs: &[Input]) -> String {
     }
     if !ratio_rows.is_empty() {
         md.push_str("## Ratios shardgate / peer\n\nMedian [min–max] of per-round ratios; a range straddling 1.00 is not a result.\n\n");
-        let labels: Vec<String> = figures::ALL
+        let labels: Vec<String> = figures::all()
             .iter()
             .map(|f| {
                 format!(

@@ -270,7 +270,7 @@ fn compare_overview(all: &[(&Input, &Compare)]) -> String {
     }
     if !rows.is_empty() {
         let mut headers = vec!["scenario", "shardgate / peer"];
-        let labels: Vec<String> = figures::ALL
+        let labels: Vec<String> = figures::all()
             .iter()
             .map(|f| {
                 format!(
@@ -352,7 +352,7 @@ fn compare_section(i: &Input, c: &Compare) -> String {
     }
     let mut headers = vec!["median [min–max]"];
     headers.extend(c.order.iter().map(String::as_str));
-    let rows: Vec<Vec<Cell>> = figures::ALL
+    let rows: Vec<Vec<Cell>> = figures::all()
         .iter()
         .map(|f| {
             let mut row = vec![text(f.label)];
