@@ -15,23 +15,31 @@ pub const CONTROLLER_NAME: &str = "shardgate.dev/gateway-controller";
 /// Not listed yet: everything TLS-passthrough/TCP/UDP/gRPC (TLSRoute,
 /// TCPRoute, UDPRoute, GRPCRoute, BackendTLSPolicy), frontend client
 /// certificate validation, misdirected-request detection, and the
-/// HTTPRoute filters the translator still refuses (redirects, rewrites,
-/// mirrors, CORS, backend-level filters) or the data plane lacks
-/// (retries, H2C and WebSocket backends).
+/// HTTPRoute filters the translator still refuses (mirrors, CORS,
+/// backend-level filters) or the data plane lacks (retries, H2C and
+/// WebSocket backends).
 pub const SUPPORTED_FEATURES: &[&str] = &[
     "Gateway",
     "GatewayAddressEmpty",
     "GatewayHTTPListenerIsolation",
     "GatewayPort8080",
     "HTTPRoute",
+    "HTTPRoute303RedirectStatusCode",
+    "HTTPRoute307RedirectStatusCode",
+    "HTTPRoute308RedirectStatusCode",
     "HTTPRouteBackendTimeout",
     "HTTPRouteDestinationPortMatching",
+    "HTTPRouteHostRewrite",
     "HTTPRouteMethodMatching",
     "HTTPRouteNamedRouteRule",
     "HTTPRouteParentRefPort",
+    "HTTPRoutePathRedirect",
+    "HTTPRoutePathRewrite",
+    "HTTPRoutePortRedirect",
     "HTTPRouteQueryParamMatching",
     "HTTPRouteRequestTimeout",
     "HTTPRouteResponseHeaderModification",
+    "HTTPRouteSchemeRedirect",
     "ListenerSet",
     "ReferenceGrant",
 ];

@@ -3,13 +3,16 @@
 
 use crate::duration;
 use gateway_api::httproutes::{
-    HttpRouteRules, HttpRouteRulesFilters, HttpRouteRulesFiltersType, HttpRouteRulesMatches,
+    HttpRouteRules, HttpRouteRulesFilters, HttpRouteRulesFiltersRequestRedirect,
+    HttpRouteRulesFiltersRequestRedirectPathType, HttpRouteRulesFiltersRequestRedirectScheme,
+    HttpRouteRulesFiltersType, HttpRouteRulesFiltersUrlRewrite,
+    HttpRouteRulesFiltersUrlRewritePathType, HttpRouteRulesMatches,
     HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesMethod, HttpRouteRulesMatchesPathType,
     HttpRouteRulesMatchesQueryParamsType,
 };
 use shardgate_ir::{
-    Filter, HeaderMatch, HeaderModifier, PathMatch, QueryParamMatch, RouteMatch, StringMatch,
-    Timeouts,
+    Filter, HeaderMatch, HeaderModifier, PathMatch, PathRewrite, QueryParamMatch, Redirect,
+    RouteMatch, StringMatch, Timeouts, UrlRewrite,
 };
 use std::cmp::{Ordering, Reverse};
 
@@ -17,8 +20,39 @@ use std::cmp::{Ordering, Reverse};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompiledRule {
     pub matches: Vec<RouteMatch>,
+    /// A `ReplacePrefixMatch` path rewrite here has an empty `prefix`:
+    /// [`for_match`] fills in the prefix of each match.
     pub filters: Vec<Filter>,
+    /// A RequestRedirect filter: the rule answers with it instead of
+    /// forwarding (its `ReplacePrefixMatch` prefix is filled the same way).
+    pub redirect: Option<Redirect>,
     pub timeouts: Timeouts,
+}
+
+/// The filters and redirect of `rule` for one of its matches: a prefix
+/// replacement names that match's prefix.
+pub fn for_match(rule: &CompiledRule, m: &RouteMatch) -> (Vec<Filter>, Option<Redirect>) {
+    let prefix = match &m.path {
+        PathMatch::Prefix(p) => p.clone(),
+        // compile_rule refuses prefix replacements on other matches.
+        PathMatch::Exact(p) | PathMatch::Regex(p) => p.clone(),
+    };
+    let fill = |p: &mut Option<PathRewrite>| {
+        if let Some(PathRewrite::ReplacePrefixMatch { prefix: slot, .. }) = p {
+            slot.clone_from(&prefix);
+        }
+    };
+    let mut filters = rule.filters.clone();
+    for f in &mut filters {
+        if let Filter::UrlRewrite(w) = f {
+            fill(&mut w.path);
+        }
+    }
+    let mut redirect = rule.redirect.clone();
+    if let Some(r) = &mut redirect {
+        fill(&mut r.path);
+    }
+    (filters, redirect)
 }
 
 /// Compile one rule. `Err` carries a message for the `UnsupportedValue`
@@ -28,12 +62,35 @@ pub fn compile_rule(rule: &HttpRouteRules) -> Result<CompiledRule, String> {
         None | Some([]) => vec![default_match()],
         Some(ms) => ms.iter().map(compile_match).collect::<Result<_, _>>()?,
     };
-    let filters = rule
-        .filters
+    let mut filters = Vec::new();
+    let mut redirect = None;
+    for f in rule.filters.iter().flatten() {
+        match compile_filter(f)? {
+            Compiled::Filter(x) => filters.push(x),
+            Compiled::Redirect(_) if redirect.is_some() => {
+                return Err("more than one RequestRedirect filter".to_owned());
+            }
+            Compiled::Redirect(r) => redirect = Some(r),
+        }
+    }
+    let rewrites = filters
         .iter()
-        .flatten()
-        .map(compile_filter)
-        .collect::<Result<_, _>>()?;
+        .filter(|f| matches!(f, Filter::UrlRewrite(_)))
+        .count();
+    if rewrites > 1 {
+        return Err("more than one URLRewrite filter".to_owned());
+    }
+    if rewrites > 0 && redirect.is_some() {
+        return Err("RequestRedirect and URLRewrite filters cannot be used together".to_owned());
+    }
+    let prefix_rewrite = filters
+        .iter()
+        .filter_map(|f| match f {
+            Filter::UrlRewrite(w) => w.path.as_ref(),
+            _ => None,
+        })
+        .chain(redirect.as_ref().and_then(|r| r.path.as_ref()))
+        .any(|p| matches!(p, PathRewrite::ReplacePrefixMatch { .. }));
     for b in rule.backend_refs.iter().flatten() {
         if b.filters.as_ref().is_some_and(|f| !f.is_empty()) {
             return Err(format!(
@@ -42,10 +99,21 @@ pub fn compile_rule(rule: &HttpRouteRules) -> Result<CompiledRule, String> {
             ));
         }
     }
+    if prefix_rewrite
+        && matches
+            .iter()
+            .any(|m: &RouteMatch| !matches!(m.path, PathMatch::Prefix(_)))
+    {
+        return Err(
+            "a ReplacePrefixMatch path modifier needs every match of its rule to be a PathPrefix match"
+                .to_owned(),
+        );
+    }
     let timeouts = compile_timeouts(rule)?;
     Ok(CompiledRule {
         matches,
         filters,
+        redirect,
         timeouts,
     })
 }
@@ -151,30 +219,51 @@ fn method_token(m: &HttpRouteRulesMatchesMethod) -> &'static str {
     }
 }
 
-fn compile_filter(f: &HttpRouteRulesFilters) -> Result<Filter, String> {
+/// A compiled filter: most modify the forwarded request or its response;
+/// a redirect replaces forwarding.
+enum Compiled {
+    Filter(Filter),
+    Redirect(Redirect),
+}
+
+fn compile_filter(f: &HttpRouteRulesFilters) -> Result<Compiled, String> {
     let missing = |what: &str| format!("filter {what} has no {what} field");
     match f.r#type {
+        HttpRouteRulesFiltersType::RequestRedirect => {
+            let r = f
+                .request_redirect
+                .as_ref()
+                .ok_or_else(|| missing("RequestRedirect"))?;
+            redirect(r).map(Compiled::Redirect)
+        }
+        HttpRouteRulesFiltersType::UrlRewrite => {
+            let w = f
+                .url_rewrite
+                .as_ref()
+                .ok_or_else(|| missing("URLRewrite"))?;
+            url_rewrite(w).map(|w| Compiled::Filter(Filter::UrlRewrite(w)))
+        }
         HttpRouteRulesFiltersType::RequestHeaderModifier => {
             let m = f
                 .request_header_modifier
                 .as_ref()
                 .ok_or_else(|| missing("RequestHeaderModifier"))?;
-            Ok(Filter::RequestHeaderModifier(modifier(
+            Ok(Compiled::Filter(Filter::RequestHeaderModifier(modifier(
                 m.set.iter().flatten().map(|h| (&h.name, &h.value)),
                 m.add.iter().flatten().map(|h| (&h.name, &h.value)),
                 m.remove.iter().flatten(),
-            )))
+            ))))
         }
         HttpRouteRulesFiltersType::ResponseHeaderModifier => {
             let m = f
                 .response_header_modifier
                 .as_ref()
                 .ok_or_else(|| missing("ResponseHeaderModifier"))?;
-            Ok(Filter::ResponseHeaderModifier(modifier(
+            Ok(Compiled::Filter(Filter::ResponseHeaderModifier(modifier(
                 m.set.iter().flatten().map(|h| (&h.name, &h.value)),
                 m.add.iter().flatten().map(|h| (&h.name, &h.value)),
                 m.remove.iter().flatten(),
-            )))
+            ))))
         }
         ref other => {
             let name = serde_json::to_value(other)
@@ -184,6 +273,107 @@ fn compile_filter(f: &HttpRouteRulesFilters) -> Result<Filter, String> {
             Err(format!("filter type {name} is not supported"))
         }
     }
+}
+
+/// A path modifier of a redirect or a rewrite; the prefix of a prefix
+/// replacement is filled per match by [`for_match`].
+fn path_modifier(
+    prefix_match: bool,
+    full: Option<&String>,
+    replacement: Option<&String>,
+    filter: &str,
+) -> Result<PathRewrite, String> {
+    let (value, field) = match prefix_match {
+        false => (full, "replaceFullPath"),
+        true => (replacement, "replacePrefixMatch"),
+    };
+    let value = value.ok_or_else(|| format!("{filter}.path: type needs {field}"))?;
+    if !value.starts_with('/') || value.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return Err(format!(
+            "{filter}.path.{field} {value:?} is not an absolute path"
+        ));
+    }
+    Ok(match prefix_match {
+        false => PathRewrite::ReplaceFullPath(value.clone()),
+        true => PathRewrite::ReplacePrefixMatch {
+            prefix: String::new(),
+            replacement: value.clone(),
+        },
+    })
+}
+
+fn hostname(value: Option<&String>, filter: &str) -> Result<Option<String>, String> {
+    let Some(h) = value else { return Ok(None) };
+    let h = h.to_ascii_lowercase();
+    let ok = !h.is_empty()
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    if !ok {
+        return Err(format!("{filter}.hostname {h:?} is not a valid hostname"));
+    }
+    Ok(Some(h))
+}
+
+fn redirect(r: &HttpRouteRulesFiltersRequestRedirect) -> Result<Redirect, String> {
+    let f = "requestRedirect";
+    let status = match r.status_code.unwrap_or(302) {
+        s @ (301 | 302 | 303 | 307 | 308) => s as u16,
+        s => {
+            return Err(format!(
+                "{f}.statusCode {s} is not supported (301, 302, 303, 307, 308 are)"
+            ));
+        }
+    };
+    let port = match r.port {
+        None => None,
+        Some(p) => Some(
+            u16::try_from(p)
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("{f}.port {p} is not a valid port"))?,
+        ),
+    };
+    let path = match &r.path {
+        None => None,
+        Some(p) => Some(path_modifier(
+            p.r#type == HttpRouteRulesFiltersRequestRedirectPathType::ReplacePrefixMatch,
+            p.replace_full_path.as_ref(),
+            p.replace_prefix_match.as_ref(),
+            f,
+        )?),
+    };
+    Ok(Redirect {
+        scheme: r.scheme.as_ref().map(|s| match s {
+            HttpRouteRulesFiltersRequestRedirectScheme::Http => "http".to_owned(),
+            HttpRouteRulesFiltersRequestRedirectScheme::Https => "https".to_owned(),
+        }),
+        hostname: hostname(r.hostname.as_ref(), f)?,
+        path,
+        port,
+        status,
+    })
+}
+
+fn url_rewrite(w: &HttpRouteRulesFiltersUrlRewrite) -> Result<UrlRewrite, String> {
+    let f = "urlRewrite";
+    let path = match &w.path {
+        None => None,
+        Some(p) => Some(path_modifier(
+            p.r#type == HttpRouteRulesFiltersUrlRewritePathType::ReplacePrefixMatch,
+            p.replace_full_path.as_ref(),
+            p.replace_prefix_match.as_ref(),
+            f,
+        )?),
+    };
+    Ok(UrlRewrite {
+        hostname: hostname(w.hostname.as_ref(), f)?,
+        path,
+    })
 }
 
 fn modifier<'a>(

@@ -383,12 +383,18 @@ fn virtual_host(
     });
     let routes = cands
         .into_iter()
-        .map(|c| Route {
-            name: format!("{}/match/{}", c.route.rules[c.rule].name, c.matched),
-            matches: vec![c.m.clone()],
-            filters: c.compiled.filters.clone(),
-            action: action(c.backends, index),
-            timeouts: c.compiled.timeouts,
+        .map(|c| {
+            let (filters, redirect) = routes::for_match(c.compiled, c.m);
+            Route {
+                name: format!("{}/match/{}", c.route.rules[c.rule].name, c.matched),
+                matches: vec![c.m.clone()],
+                filters,
+                action: match redirect {
+                    Some(r) => Action::Redirect(r),
+                    None => action(c.backends, index),
+                },
+                timeouts: c.compiled.timeouts,
+            }
         })
         .collect();
     VirtualHost {

@@ -147,6 +147,45 @@ pub enum StringMatch {
 pub enum Filter {
     RequestHeaderModifier(HeaderModifier),
     ResponseHeaderModifier(HeaderModifier),
+    /// Rewrite the host and/or path before forwarding.
+    UrlRewrite(UrlRewrite),
+}
+
+/// Gateway API `URLRewrite`: what the backend sees instead of what the
+/// client sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlRewrite {
+    /// Replaces the `Host` header sent upstream.
+    pub hostname: Option<String>,
+    pub path: Option<PathRewrite>,
+}
+
+/// How a redirect or a rewrite changes the path (the query is kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PathRewrite {
+    /// The whole path becomes this.
+    ReplaceFullPath(String),
+    /// The route's matched prefix `prefix` (every match of the route is
+    /// `PathMatch::Prefix(prefix)`) is replaced by `replacement`, segment
+    /// aware: `/foo` → `/bar` turns `/foo/x` into `/bar/x`, and `/foo` →
+    /// `/` turns `/foo/x` into `/x`.
+    ReplacePrefixMatch { prefix: String, replacement: String },
+}
+
+/// Gateway API `RequestRedirect`: answered locally with a `Location`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redirect {
+    /// `http` or `https`; `None` keeps the request's scheme.
+    pub scheme: Option<String>,
+    /// `None` keeps the request's host (without its port).
+    pub hostname: Option<String>,
+    pub path: Option<PathRewrite>,
+    /// `None`: the well-known port of `scheme` when it is set, otherwise
+    /// the port of the listener the request came in on. The port is left
+    /// out of the `Location` when it is the scheme's well-known one.
+    pub port: Option<u16>,
+    /// 301, 302, 303, 307 or 308.
+    pub status: u16,
 }
 
 /// Gateway API header modification: `set` replaces, `add` appends, `remove`
@@ -164,6 +203,8 @@ pub enum Action {
     Forward(Vec<WeightedBackend>),
     /// Answer locally, e.g. 500 when no backend of a rule is valid.
     DirectResponse { status: u16 },
+    /// Answer with a redirect (the rule's backends are not used).
+    Redirect(Redirect),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,10 @@
 //! Structural validation run on every decoded snapshot. The router's compile
 //! step adds what needs its own machinery (regular expressions).
 
-use crate::{Action, BackendTarget, HostMatch, IrError, Listener, PathMatch, Protocol, Snapshot};
+use crate::{
+    Action, BackendTarget, Filter, HostMatch, IrError, Listener, PathMatch, PathRewrite, Protocol,
+    Redirect, Route, Snapshot,
+};
 use std::collections::HashSet;
 
 /// Check every cross-reference and invariant the data plane relies on.
@@ -44,7 +47,12 @@ pub fn validate(s: &Snapshot) -> Result<(), IrError> {
                         return bad(format!("{}: header names must be lower-case", at()));
                     }
                 }
+                check_filters(r).map_err(|m| IrError::Invalid(format!("{}: {m}", at())))?;
                 match &r.action {
+                    Action::Redirect(redirect) => {
+                        check_redirect(r, redirect)
+                            .map_err(|m| IrError::Invalid(format!("{}: {m}", at())))?;
+                    }
                     Action::Forward(backends) => {
                         let total: u64 = backends.iter().map(|b| u64::from(b.weight)).sum();
                         if total == 0 {
@@ -122,4 +130,85 @@ fn validate_tls(l: &Listener) -> Result<(), IrError> {
         }
     }
     Ok(())
+}
+
+/// At most one URL rewrite; its host and path are well-formed.
+fn check_filters(r: &Route) -> Result<(), String> {
+    let mut rewrites = 0;
+    for f in &r.filters {
+        if let Filter::UrlRewrite(w) = f {
+            rewrites += 1;
+            if let Some(h) = &w.hostname {
+                check_plain_host(h)?;
+            }
+            if let Some(p) = &w.path {
+                check_path_rewrite(r, p)?;
+            }
+        }
+    }
+    if rewrites > 1 {
+        return Err("more than one URL rewrite".into());
+    }
+    if rewrites > 0 && matches!(r.action, Action::Redirect(_)) {
+        return Err("a redirect and a URL rewrite on one route".into());
+    }
+    Ok(())
+}
+
+fn check_redirect(r: &Route, d: &Redirect) -> Result<(), String> {
+    if ![301, 302, 303, 307, 308].contains(&d.status) {
+        return Err(format!("redirect status {} is not a redirect", d.status));
+    }
+    if let Some(s) = &d.scheme
+        && s != "http"
+        && s != "https"
+    {
+        return Err(format!("redirect scheme {s:?} is neither http nor https"));
+    }
+    if let Some(h) = &d.hostname {
+        check_plain_host(h)?;
+    }
+    if d.port == Some(0) {
+        return Err("redirect port 0".into());
+    }
+    match &d.path {
+        Some(p) => check_path_rewrite(r, p),
+        None => Ok(()),
+    }
+}
+
+/// A lower-case host name without port or wildcard.
+fn check_plain_host(h: &str) -> Result<(), String> {
+    let ok = !h.is_empty()
+        && h.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if !ok {
+        return Err(format!("bad hostname {h:?}"));
+    }
+    Ok(())
+}
+
+/// Paths start with `/`; a prefix replacement names the prefix every
+/// match of the route is.
+fn check_path_rewrite(r: &Route, p: &PathRewrite) -> Result<(), String> {
+    let bad = |what: &str, v: &str| Err(format!("{what} {v:?} does not start with /"));
+    match p {
+        PathRewrite::ReplaceFullPath(v) if !v.starts_with('/') => bad("full path", v),
+        PathRewrite::ReplaceFullPath(_) => Ok(()),
+        PathRewrite::ReplacePrefixMatch { replacement, .. } if !replacement.starts_with('/') => {
+            bad("prefix replacement", replacement)
+        }
+        PathRewrite::ReplacePrefixMatch { prefix, .. } => {
+            let all = r
+                .matches
+                .iter()
+                .all(|m| matches!(&m.path, PathMatch::Prefix(p) if p == prefix));
+            if !all {
+                return Err(format!(
+                    "prefix replacement of {prefix:?} on a route not matching that prefix"
+                ));
+            }
+            Ok(())
+        }
+    }
 }

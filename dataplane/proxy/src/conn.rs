@@ -11,6 +11,7 @@
 
 use crate::io::{Downstream, read_into, write_slice};
 use crate::metrics::UpstreamError;
+use crate::redirect::{self, Origin};
 use crate::shard::{Current, Shard};
 use crate::upstream::{self, Attempt, UpstreamFailure};
 use shardgate_http1::{
@@ -18,7 +19,7 @@ use shardgate_http1::{
     ParseStatus, RequestHead, ResponseHead, UpstreamRequest, Version, WriteError,
     write_client_response, write_continue, write_error_response, write_upstream_request,
 };
-use shardgate_ir::{BackendTarget, Filter};
+use shardgate_ir::{BackendTarget, Filter, Redirect, UrlRewrite};
 use shardgate_router::{HeaderMap, Request, RouteAction, RouteEntry};
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -36,6 +37,7 @@ pub async fn serve<S: Downstream>(shard: Rc<Shard>, bind: SocketAddr, client: S,
         rbuf: Vec::with_capacity(size),
         ubuf: Vec::with_capacity(size),
         out: Vec::with_capacity(size),
+        target: Vec::new(),
         req: RequestHead::new(),
         resp: ResponseHead::new(),
     };
@@ -66,6 +68,10 @@ enum Decision<'t> {
         route: &'t RouteEntry,
         cluster: usize,
     },
+    Redirect {
+        route: usize,
+        redirect: &'t Redirect,
+    },
 }
 
 struct Conn<S> {
@@ -76,6 +82,8 @@ struct Conn<S> {
     rbuf: Vec<u8>,
     ubuf: Vec<u8>,
     out: Vec<u8>,
+    /// The request-target rewritten by a URLRewrite filter (reused).
+    target: Vec<u8>,
     req: RequestHead,
     resp: ResponseHead,
 }
@@ -205,6 +213,14 @@ fn header_mods(route: &RouteEntry, request: bool) -> Vec<HeaderMods<'_>> {
         .collect()
 }
 
+/// The route's URLRewrite filter, if any (validation allows one).
+fn url_rewrite(route: &RouteEntry) -> Option<&UrlRewrite> {
+    route.filters().iter().find_map(|f| match f {
+        Filter::UrlRewrite(w) => Some(w),
+        _ => None,
+    })
+}
+
 fn ms(v: u32) -> Duration {
     Duration::from_millis(u64::from(v))
 }
@@ -294,6 +310,11 @@ impl<S: Downstream> Conn<S> {
                 next
             }
             Decision::Forward { route, cluster } => self.forward(&cur, li, route, cluster).await,
+            Decision::Redirect { route, redirect } => {
+                let next = self.redirect_response(redirect).await;
+                self.shard.metrics.request(li, Some(route), redirect.status);
+                next
+            }
         }
     }
 
@@ -319,6 +340,10 @@ impl<S: Downstream> Conn<S> {
         };
         let ri = Some(route.index());
         match route.action() {
+            RouteAction::Redirect(redirect) => Decision::Redirect {
+                route: route.index(),
+                redirect,
+            },
             RouteAction::Direct { status } => Decision::Local {
                 route: ri,
                 status,
@@ -352,12 +377,35 @@ impl<S: Downstream> Conn<S> {
     /// (an unread body would desynchronise the stream), the client allows
     /// keep-alive and the shard is not draining.
     async fn local_response(&mut self, li: Option<usize>, status: u16, force_close: bool) -> Next {
-        let close = force_close
-            || li.is_none()
-            || !self.req.keep_alive()
-            || self.req.body() != BodyKind::None
-            || self.shard.draining.get();
+        let close = force_close || li.is_none() || self.must_close_after_local();
         self.write_local(status, close, li.is_some());
+        self.send_local(close).await
+    }
+
+    /// Whether a locally answered request ends the connection: an unread
+    /// body would desynchronise the stream; the client or a drain may
+    /// also ask for it.
+    fn must_close_after_local(&self) -> bool {
+        !self.req.keep_alive() || self.req.body() != BodyKind::None || self.shard.draining.get()
+    }
+
+    /// Answer the current request with redirect `r` (Gateway API
+    /// `RequestRedirect`), built from the request as received.
+    async fn redirect_response(&mut self, r: &Redirect) -> Next {
+        let close = self.must_close_after_local();
+        let origin = Origin {
+            scheme: S::SCHEME,
+            host: self.req.host(&self.rbuf).unwrap_or_default(),
+            listener_port: self.bind.port(),
+            target: self.req.path(&self.rbuf),
+        };
+        self.out.clear();
+        redirect::write_redirect(&mut self.out, r, &origin, close);
+        self.send_local(close).await
+    }
+
+    /// Write `self.out` (a complete local response) and consume the head.
+    async fn send_local(&mut self, close: bool) -> Next {
         let out = std::mem::take(&mut self.out);
         let (res, out) = self.client.write_all(out).await;
         self.out = out;
@@ -392,6 +440,16 @@ impl<S: Downstream> Conn<S> {
         let req_mods = header_mods(route, true);
         let mut opts = UpstreamRequest::new(self.peer.ip(), S::SCHEME);
         opts.mods = &req_mods;
+        if let Some(w) = url_rewrite(route) {
+            if let Some(p) = &w.path {
+                self.target.clear();
+                let (path, query) = redirect::split_target(self.req.path(&self.rbuf));
+                redirect::rewrite_path(&mut self.target, p, path);
+                self.target.extend_from_slice(query);
+                opts.path = Some(&self.target);
+            }
+            opts.host = w.hostname.as_deref().map(str::as_bytes);
+        }
         self.out.clear();
         if let Err(e) = write_upstream_request(&self.req, &self.rbuf, &opts, &mut self.out) {
             tracing::warn!(route = route.name(), error = %e, "request header modifier rejected");

@@ -17,6 +17,7 @@ mod conn;
 mod io;
 pub mod metrics;
 mod pool;
+mod redirect;
 pub mod reader;
 pub mod settings;
 pub mod shard;

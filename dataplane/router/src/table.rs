@@ -7,7 +7,9 @@ use crate::index::{MatchEntry, RouteIndex};
 use crate::matcher::{CompiledMatch, Parts, Site};
 use crate::pool::Pool;
 use crate::request::{HeaderMap, Request, split_target};
-use shardgate_ir::{Action, Cluster, Filter, Listener, Route, Snapshot, Timeouts, VirtualHost};
+use shardgate_ir::{
+    Action, Cluster, Filter, Listener, Redirect, Route, Snapshot, Timeouts, VirtualHost,
+};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -194,6 +196,7 @@ pub struct RouteEntry {
 enum Compiled {
     Forward(WeightedBackends),
     Direct { status: u16 },
+    Redirect(Redirect),
 }
 
 /// The action of a route.
@@ -203,6 +206,8 @@ pub enum RouteAction<'a> {
     Forward(&'a WeightedBackends),
     /// Answer locally with this status.
     Direct { status: u16 },
+    /// Answer locally with a redirect.
+    Redirect(&'a Redirect),
 }
 
 impl RouteEntry {
@@ -217,6 +222,7 @@ impl RouteEntry {
                 })?)
             }
             Action::DirectResponse { status } => Compiled::Direct { status: *status },
+            Action::Redirect(r) => Compiled::Redirect(r.clone()),
         };
         Ok(RouteEntry {
             name: r.name.as_str().into(),
@@ -256,6 +262,7 @@ impl RouteEntry {
         match &self.action {
             Compiled::Forward(b) => RouteAction::Forward(b),
             Compiled::Direct { status } => RouteAction::Direct { status: *status },
+            Compiled::Redirect(r) => RouteAction::Redirect(r),
         }
     }
 }

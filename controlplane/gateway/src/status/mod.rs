@@ -134,12 +134,22 @@ pub(crate) fn gateway_class(
         generation,
         now: &inputs.now,
     };
-    let mut conditions = vec![c.make(
-        "Accepted",
-        true,
-        "Accepted",
-        format!("handled by {CONTROLLER_NAME}"),
-    )];
+    let mut conditions = vec![
+        c.make(
+            "Accepted",
+            true,
+            "Accepted",
+            format!("handled by {CONTROLLER_NAME}"),
+        ),
+        // No CRDs are installed when objects come from files: the version
+        // served is the one these types were generated from.
+        c.make(
+            "SupportedVersion",
+            true,
+            "SupportedVersion",
+            "Gateway API v1 standard-channel objects (the file provider installs no CRDs)",
+        ),
+    ];
     if let Some(Status::GatewayClass(prev)) = previous(inputs, "GatewayClass", key) {
         carry(prev.conditions.as_deref(), &mut conditions);
     }
