@@ -12,18 +12,20 @@ fn request_gap(r: &Request) -> Option<String> {
     {
         return Some(format!("{p} requests"));
     }
-    if r.scheme
-        .as_deref()
-        .is_some_and(|s| !s.eq_ignore_ascii_case("http"))
-    {
-        return Some("HTTPS requests".into());
-    }
-    if r.sni.is_some()
+    let https = match r.scheme.as_deref() {
+        None => false,
+        Some(s) if s.eq_ignore_ascii_case("http") => false,
+        Some(s) if s.eq_ignore_ascii_case("https") => true,
+        Some(s) => return Some(format!("{s} requests")),
+    };
+    // HTTPS requests trusting the suite's validity-checks certificate are
+    // supported (crate::tls); client certificates and other trust are not.
+    if (r.sni.is_some() && !https)
         || r.tls == Some(true)
         || r.client_cert_from_secret.is_some()
         || r.trust_ca_from_configmap.is_some()
     {
-        return Some("TLS requests".into());
+        return Some("TLS client certificates or custom trust".into());
     }
     if r.url.is_some()
         || r.origin.is_some()
@@ -128,7 +130,13 @@ mod tests {
         assert_eq!(runner_gap(&plain), None);
         let tls = parse_case("name: B\ncases:\n  - request: {scheme: https, sni: x, path: /}\n    expect: {status: 200}\n")
             .expect("case");
-        assert_eq!(runner_gap(&tls).as_deref(), Some("HTTPS requests"));
+        assert_eq!(runner_gap(&tls), None, "HTTPS with SNI is supported");
+        let mtls = parse_case("name: D\ncases:\n  - request: {scheme: https, client_cert_from_secret: c, path: /}\n    expect: {status: 200}\n")
+            .expect("case");
+        assert_eq!(
+            runner_gap(&mtls).as_deref(),
+            Some("TLS client certificates or custom trust")
+        );
         let grpc = parse_case("name: C\ncases:\n  - request: {protocol: grpc, method: /x}\n    expect: {grpc_code: OK}\n")
             .expect("case");
         assert_eq!(runner_gap(&grpc).as_deref(), Some("grpc requests"));

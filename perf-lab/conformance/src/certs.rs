@@ -26,6 +26,9 @@ pub struct Pem {
 #[derive(Debug, Clone, Default)]
 pub struct SuiteSecrets {
     pub objects: Vec<Value>,
+    /// The certificate the suite's HTTPS clients trust
+    /// (`tls-validity-checks-certificate`), PEM.
+    pub trusted_cert_pem: String,
 }
 
 fn err(what: &str) -> impl FnOnce(rcgen::Error) -> Error + '_ {
@@ -140,6 +143,7 @@ impl SuiteSecrets {
         o.push(config_map(WEB, "web-backend-cm", &web.cert));
         let validity = self_signed("*", &["*", "*.org", "*.wildcard.org"])?;
         o.push(secret(INFRA, "tls-validity-checks-certificate", &validity));
+        let trusted_cert_pem = validity.cert.clone();
         let client_ca = ca("tls-validity-checks-ca")?;
         o.push(config_map(
             INFRA,
@@ -200,7 +204,10 @@ impl SuiteSecrets {
         ));
         let mismatch = ca("mismatch-ca")?;
         o.push(config_map(INFRA, "mismatch-ca-certificate", &mismatch.pem));
-        Ok(SuiteSecrets { objects: o })
+        Ok(SuiteSecrets {
+            objects: o,
+            trusted_cert_pem,
+        })
     }
 }
 

@@ -13,6 +13,7 @@ use crate::expect::{
 };
 use crate::http::{HttpRequest, send};
 use crate::ports::PortMap;
+use crate::tls::TlsTarget;
 
 /// As in the suite.
 pub const REQUIRED_CONSECUTIVE_SUCCESSES: u32 = 3;
@@ -36,6 +37,8 @@ pub struct Ctx<'a> {
     pub ports: &'a PortMap,
     pub echoes: &'a EchoPool,
     pub consistency_timeout: Duration,
+    /// DER of the certificate HTTPS requests trust.
+    pub trusted_cert: &'a [u8],
 }
 
 fn random_hex(n: usize) -> String {
@@ -89,8 +92,22 @@ fn target_of(r: &Request, request_id: Option<&str>) -> String {
     t
 }
 
-/// Build the wire request and what the checks compare against.
-pub fn build(r: &Request, target: &Target, request_id: Option<&str>) -> (HttpRequest, Sent) {
+/// `host:port` → `host` (IPv6 literals keep their brackets).
+fn without_port(host: &str) -> &str {
+    match host.rfind(':') {
+        Some(i) if !host[i..].contains(']') => &host[..i],
+        _ => host,
+    }
+}
+
+/// Build the wire request and what the checks compare against. An HTTPS
+/// request trusts only `pinned` (a certificate's DER).
+pub fn build(
+    r: &Request,
+    target: &Target,
+    request_id: Option<&str>,
+    pinned: &[u8],
+) -> (HttpRequest, Sent) {
     let method = r.method.clone().unwrap_or_else(|| "GET".into());
     let path = target_of(r, request_id);
     let host = match r.host.as_deref() {
@@ -110,14 +127,27 @@ pub fn build(r: &Request, target: &Target, request_id: Option<&str>) -> (HttpReq
         .collect();
     // The suite's client always sends this header (empty when unused).
     headers.push(("X-Echo-Set-Header".into(), echo_set.join(",")));
+    let https = r
+        .scheme
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("https"));
+    let tls = https.then(|| TlsTarget {
+        // Without an explicit SNI, the host name the client dials.
+        server_name: r
+            .sni
+            .clone()
+            .unwrap_or_else(|| without_port(&host).to_owned()),
+        pinned: pinned.to_vec(),
+    });
     let wire = HttpRequest {
         method: method.clone(),
         target: path.clone(),
         host,
         headers,
+        tls,
     };
     let sent = Sent {
-        scheme: "http".into(),
+        scheme: if https { "https" } else { "http" }.into(),
         method,
         target: path,
         host: r.host.clone().filter(|h| !h.is_empty()),
@@ -198,7 +228,7 @@ pub fn run_case(
     let original = |p: u16| ctx.ports.original(p);
     if let Some(n) = repeat {
         for i in 0..n {
-            let (wire, sent) = build(r, target, request_id.as_deref());
+            let (wire, sent) = build(r, target, request_id.as_deref(), ctx.trusted_cert);
             let out = round_trip(ctx, target, &wire, follow);
             match check(&sent, e, &out, &original) {
                 Verdict::Pass => {}
@@ -220,7 +250,7 @@ pub fn run_case(
                 ctx.consistency_timeout
             ));
         }
-        let (wire, sent) = build(r, target, request_id.as_deref());
+        let (wire, sent) = build(r, target, request_id.as_deref(), ctx.trusted_cert);
         let out = round_trip(ctx, target, &wire, follow);
         match check(&sent, e, &out, &original) {
             Verdict::Pass => {
@@ -261,7 +291,7 @@ fn run_weights(ctx: &Ctx<'_>, target: &Target, r: &Request, e: &Expect) -> Resul
     for _ in 0..10 {
         let mut counts: BTreeMap<String, u32> = BTreeMap::new();
         for _ in 0..total {
-            let (wire, _) = build(r, target, None);
+            let (wire, _) = build(r, target, None, ctx.trusted_cert);
             match round_trip(ctx, target, &wire, !r.unfollow_redirect) {
                 Outcome::Response(resp) if resp.status == 200 => {
                     let pod = Echoed::from_body(&resp.body).pod;
@@ -298,7 +328,7 @@ mod tests {
             gateway: "g".into(),
             port: 8080,
         };
-        let (wire, sent) = build(&r, &t, Some("id1"));
+        let (wire, sent) = build(&r, &t, Some("id1"), &[]);
         assert_eq!(wire.host, "127.0.0.1:8080");
         assert_eq!(
             wire.target,
@@ -312,6 +342,9 @@ mod tests {
                 .any(|(k, v)| k == "X-Echo-Set-Header" && v.is_empty())
         );
         let t80 = Target { port: 80, ..t };
-        assert_eq!(build(&Request::default(), &t80, None).0.host, "127.0.0.1");
+        assert_eq!(
+            build(&Request::default(), &t80, None, &[]).0.host,
+            "127.0.0.1"
+        );
     }
 }

@@ -90,6 +90,7 @@ impl Shardgate {
             target: path.into(),
             host: self.admin.to_string(),
             headers: Vec::new(),
+            tls: None,
         };
         let r = send(self.admin, &req, Duration::from_secs(5))?;
         Ok((r.status, String::from_utf8_lossy(&r.body).into_owned()))

@@ -5,6 +5,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use crate::tls::{self, TlsTarget};
+
 /// A request to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -14,7 +16,12 @@ pub struct HttpRequest {
     pub host: String,
     /// Extra header fields, in order.
     pub headers: Vec<(String, String)>,
+    /// HTTPS: SNI and the pinned certificate; `None` is cleartext.
+    pub tls: Option<TlsTarget>,
 }
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
 
 /// A response as received.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -48,9 +55,15 @@ pub fn send(
     timeout: Duration,
 ) -> Result<HttpResponse, String> {
     let deadline = Instant::now() + timeout;
-    let mut s =
+    let tcp =
         TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect {addr}: {e}"))?;
-    let _ = s.set_nodelay(true);
+    let _ = tcp.set_nodelay(true);
+    // Socket options set through a second handle apply to the one socket.
+    let control = tcp.try_clone().map_err(|e| e.to_string())?;
+    let mut s: Box<dyn ReadWrite> = match &req.tls {
+        None => Box::new(tcp),
+        Some(t) => Box::new(tls::connect(tcp, t)?),
+    };
     let mut head = format!(
         "{} {} HTTP/1.1\r\nHost: {}\r\n",
         req.method, req.target, req.host
@@ -59,7 +72,8 @@ pub fn send(
         head.push_str(&format!("{n}: {v}\r\n"));
     }
     head.push_str("Connection: close\r\nUser-Agent: shardgate-conformance\r\n\r\n");
-    s.set_write_timeout(Some(timeout))
+    control
+        .set_write_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     s.write_all(head.as_bytes())
         .map_err(|e| format!("write: {e}"))?;
@@ -70,7 +84,9 @@ pub fn send(
         if left.is_zero() {
             return Err(format!("timed out after {timeout:?} reading the response"));
         }
-        s.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
+        control
+            .set_read_timeout(Some(left))
+            .map_err(|e| e.to_string())?;
         match s.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),

@@ -69,6 +69,7 @@ pub mod ports;
 pub mod report;
 pub mod runner;
 pub mod statuscheck;
+pub mod tls;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -275,10 +276,14 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<Summary, Error> {
     }
     let (work, _temp) = runner::work_dir(opts)?;
     let octet = 64 + (std::process::id() % 128) as u8;
+    let secrets = certs::SuiteSecrets::generate()?;
+    let trusted_cert =
+        tls::first_cert_der(&secrets.trusted_cert_pem).map_err(Error::Certificate)?;
     let mut shared = runner::Shared {
         opts,
         corpus: &corpus,
-        secrets: certs::SuiteSecrets::generate()?,
+        secrets,
+        trusted_cert,
         ips: pods::IpAllocator::new(octet),
         echoes: echo::EchoPool::new(opts.shardgate.clone()),
         work,

@@ -35,6 +35,8 @@ pub struct Shared<'a> {
     pub opts: &'a Options,
     pub corpus: &'a Corpus,
     pub secrets: SuiteSecrets,
+    /// DER of `secrets.trusted_cert_pem`.
+    pub trusted_cert: Vec<u8>,
     pub ips: IpAllocator,
     pub echoes: EchoPool,
     pub work: PathBuf,
@@ -308,6 +310,7 @@ pub fn run_test(sh: &mut Shared<'_>, t: &TestCase) -> Result<(), String> {
                     ports: &w.ports,
                     echoes: &sh.echoes,
                     consistency_timeout: sh.opts.consistency_timeout,
+                    trusted_cert: &sh.trusted_cert,
                 };
                 client::run_case(&ctx, &target, r, e, step.repeat).map_err(|m| {
                     format!(
