@@ -87,8 +87,13 @@ impl<S: AsyncReadRent + AsyncWriteRent> TlsStream<S> {
                 return Err(e.into());
             }
         }
-        // The last flight: TLS 1.2 Finished, TLS 1.3 session tickets.
-        s.flush().await?;
+        // The last flight: TLS 1.2 Finished, TLS 1.3 session tickets. The
+        // handshake is complete even if the client has already gone (a
+        // client that closes right after its Finished never reads the
+        // tickets); the stream's next read or write says so.
+        if let Err(e) = s.flush().await {
+            tracing::trace!(error = %e, "client gone right after the handshake");
+        }
         Ok(s)
     }
 
