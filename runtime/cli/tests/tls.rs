@@ -411,7 +411,8 @@ struct DataPlane {
 }
 
 impl DataPlane {
-    fn start(env: &Env) -> DataPlane {
+    /// One shard, plus `extra` flags.
+    fn start(env: &Env, extra: &[&str]) -> DataPlane {
         let shm = std::path::PathBuf::from("/dev/shm").join(support::procs::unique("sg-e2e-tls"));
         let publisher = shardgate_snapshot::Publisher::open(&shm).expect("creating the segment");
         let admin = support::procs::loopback(free_port());
@@ -427,7 +428,8 @@ impl DataPlane {
                 "1",
                 "--drain-timeout",
                 "1s",
-            ]);
+            ])
+            .args(extra);
         let proc = support::procs::Proc::spawn(
             "shardgate dataplane",
             cmd,
@@ -568,7 +570,7 @@ fn a_certificate_the_data_plane_cannot_load_is_left_out_and_counted() {
             vec![shardgate_ir::Endpoint { addr: echo.addr }],
         )],
     };
-    let mut dp = DataPlane::start(&env);
+    let mut dp = DataPlane::start(&env, &[]);
     dp.publish(&snapshot);
     dp.wait_ready();
     for port in [mixed_port, fine_port] {
@@ -613,4 +615,68 @@ fn a_certificate_the_data_plane_cannot_load_is_left_out_and_counted() {
         dump.contains("e2e/broken") && !dump.contains("PRIVATE KEY"),
         "{dump}"
     );
+}
+
+#[test]
+fn a_client_that_never_finishes_its_handshake_is_closed_at_the_timeout() {
+    use std::io::{Read, Write};
+    let env = Env::new();
+    let echo = env.echo("echo");
+    let good = issue(env.dir(), "good", &["good.test"]);
+    let port = free_port();
+    let snapshot = shardgate_ir::Snapshot {
+        generation: 0,
+        listeners: vec![https_listener(
+            "slow",
+            port,
+            vec![certificate("e2e/good", &good.chain_pem, &good.key_pem)],
+        )],
+        clusters: vec![shardgate_ir::Cluster::new(
+            "e2e/echo",
+            vec![shardgate_ir::Endpoint { addr: echo.addr }],
+        )],
+    };
+    let mut dp = DataPlane::start(&env, &["--tls-handshake-timeout", "300ms"]);
+    dp.publish(&snapshot);
+    dp.wait_ready();
+    // One client sends nothing, one sends the start of a TLS record and
+    // stalls. Both are closed by the data plane long before the 5 s this
+    // side waits (a read that times out here is an error, not a 0).
+    let silent = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let mut stalled = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .expect("partial hello");
+    for (what, mut s) in [("silent", silent), ("stalled", stalled)] {
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("read timeout");
+        let mut buf = [0u8; 64];
+        let r = s.read(&mut buf);
+        assert!(
+            matches!(r, Ok(0))
+                || r.as_ref()
+                    .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+            "{what}: expected a close, got {r:?}\n{}",
+            dp.proc.log_text()
+        );
+    }
+    // The listener still serves real clients.
+    let r = get(TLS13, &good, "good.test", port, "/");
+    assert!(
+        r.1.ends_with("\n200"),
+        "{}",
+        describe("after the timeouts", &r)
+    );
+    let m = support::Metrics::parse(&dp.get("/metrics").text());
+    let failed = sum(
+        &m,
+        "shardgate_tls_handshakes_total{",
+        &["listener=\"slow\"", "result=\"failed\""],
+    );
+    let done = sum(
+        &m,
+        "shardgate_tls_handshakes_total{",
+        &["listener=\"slow\"", "result=\"completed\""],
+    );
+    assert_eq!((failed, done), (2.0, 1.0), "{}", m.text);
 }
