@@ -135,14 +135,16 @@ impl Lab {
         ));
         let (cp_admin, dp_admin) = (addr(procs::free_port()?), addr(procs::free_port()?));
         // `env` pins the log level: the publish and adoption timestamps
-        // come from info lines, whatever RUST_LOG the lab runs with.
+        // come from these lines, whatever RUST_LOG the lab runs with. The
+        // publisher's debug line follows the futex wake at once; the
+        // control plane's info line comes after its bookkeeping.
         let env = procs::which("env").context("`env` (coreutils) is needed")?;
         let sg = o.shardgate.display().to_string();
         let controlplane = Child::spawn(
             "controlplane",
             &env,
             &[
-                "RUST_LOG=info".into(),
+                "RUST_LOG=info,shardgate_snapshot::publisher=debug".into(),
                 sg.clone(),
                 "controlplane".into(),
                 "--provider".into(),
@@ -205,6 +207,16 @@ impl Lab {
         for e in &mut self.echoes {
             e.check_alive()?;
         }
+        Ok(())
+    }
+
+    /// Replace `name` and wait until every shard serves the result and
+    /// nothing else is pending (for set-up steps, not measurements).
+    pub fn apply_file(&mut self, name: &str, text: &str, timeout: Duration) -> anyhow::Result<()> {
+        let before = self.shard_generations()?.into_iter().min().unwrap_or(0);
+        self.replace_file(name, text)?;
+        self.wait_all_shards_above(before, Duration::from_millis(2), timeout)?;
+        self.wait_settled(timeout)?;
         Ok(())
     }
 
@@ -313,14 +325,18 @@ impl Lab {
             .len())
     }
 
-    /// Wall time of the control plane's "published snapshot" line for
-    /// `generation`.
+    /// When `generation` was published: the publisher's log line right
+    /// after it woke the readers (else the control plane's own "published
+    /// snapshot" line). Log lines are written after the fact, so when the
+    /// data plane's "snapshot adopted" line is earlier still, that one.
     pub fn publish_time(&self, generation: u64) -> Option<SystemTime> {
-        logs::find(
-            &self.dir.join("controlplane.log"),
-            "published snapshot",
-            generation,
-        )
+        let log = self.dir.join("controlplane.log");
+        let published = logs::find(&log, "shardgate_snapshot::publisher: published", generation)
+            .or_else(|| logs::find(&log, "published snapshot", generation))?;
+        Some(match self.adopted_time(generation) {
+            Some(adopted) => published.min(adopted),
+            None => published,
+        })
     }
 
     /// Wall time of the data plane's "snapshot adopted" line for

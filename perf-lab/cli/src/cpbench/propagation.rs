@@ -103,8 +103,11 @@ pub fn run(a: PropagationArgs) -> anyhow::Result<ExitCode> {
         ],
     )?;
     let a_addr = lab.echo_a;
-    lab.replace_file(ENDPOINT_FILE, &endpoint_yaml(a_addr))?;
-    lab.wait_settled(Duration::from_secs(60))?;
+    lab.apply_file(
+        ENDPOINT_FILE,
+        &endpoint_yaml(a_addr),
+        Duration::from_secs(60),
+    )?;
     println!(
         "propagation: {} change(s) per run, data plane {} shard(s){}, polling /ready every {:?}; run directory {}",
         a.changes,
@@ -123,11 +126,11 @@ pub fn run(a: PropagationArgs) -> anyhow::Result<ExitCode> {
     let mut runs = Vec::new();
     for &routes in &a.routes {
         if routes != state.routes {
-            lab.replace_file(ROUTES_FILE, &yaml::bulk_routes(routes, "svc-a"))?;
+            // Large tables take a while to load.
+            let text = yaml::bulk_routes(routes, "svc-a");
+            lab.apply_file(ROUTES_FILE, &text, Duration::from_secs(600))?;
             state.routes = routes;
         }
-        // Large tables take a while to load the first time.
-        lab.wait_settled(Duration::from_secs(600))?;
         for &kind in &a.kinds {
             let run = one_run(&a, &mut lab, &mut state, routes, kind)?;
             println!("{}", row(&run));

@@ -78,8 +78,10 @@ pub struct PropagationSample {
     /// Until a request through the proxy saw the change (new Host answered
     /// 200, or the new backend answered), probed once every shard had it.
     pub yaml_to_served_ms: f64,
-    /// Until the control plane logged the publish of this generation (from
-    /// its log timestamp); `None` when the log line was not found.
+    /// Until this generation was published, from the log timestamp of the
+    /// publisher's line written right after it woke the readers (or the
+    /// data plane's adoption line, if that is earlier); `None` when the
+    /// log line was not found.
     pub yaml_to_publish_ms: Option<f64>,
     /// From that publish until every shard reported the generation.
     pub publish_to_all_shards_ms: Option<f64>,
