@@ -46,6 +46,8 @@ pub struct RefProblem {
 pub struct ResolvedBackends {
     /// Weighted targets with a positive weight, in backendRef order.
     pub targets: Vec<(u32, Target)>,
+    /// For each target, the position of its backendRef in the rule.
+    pub refs: Vec<usize>,
     /// Every cluster a target names, built from the objects.
     pub clusters: Vec<Cluster>,
     /// One entry per unresolved backendRef, in order.
@@ -56,7 +58,7 @@ pub struct ResolvedBackends {
 /// kind and namespace decide which ReferenceGrants apply).
 pub fn resolve(objects: &Objects, route: From<'_>, refs: &[BackendRef]) -> ResolvedBackends {
     let mut out = ResolvedBackends::default();
-    for r in refs {
+    for (i, r) in refs.iter().enumerate() {
         let weight = u32::try_from(r.weight.unwrap_or(1)).unwrap_or(0);
         let target = match resolve_one(objects, route, r) {
             Ok(cluster) => {
@@ -73,6 +75,7 @@ pub fn resolve(objects: &Objects, route: From<'_>, refs: &[BackendRef]) -> Resol
         };
         if weight > 0 {
             out.targets.push((weight, target));
+            out.refs.push(i);
         }
     }
     out

@@ -15,9 +15,9 @@ pub const CONTROLLER_NAME: &str = "shardgate.dev/gateway-controller";
 /// Not listed yet: everything TLS-passthrough/TCP/UDP/gRPC (TLSRoute,
 /// TCPRoute, UDPRoute, GRPCRoute, BackendTLSPolicy), frontend client
 /// certificate validation, misdirected-request detection, and the
-/// HTTPRoute filters the translator still refuses (mirrors, CORS,
-/// backend-level filters) or the data plane lacks (retries, H2C and
-/// WebSocket backends).
+/// HTTPRoute filters the translator still refuses (mirrors, CORS, and
+/// backend-level filters other than header modifiers) or the data plane
+/// lacks (retries, H2C and WebSocket backends).
 pub const SUPPORTED_FEATURES: &[&str] = &[
     "Gateway",
     "GatewayAddressEmpty",
@@ -27,6 +27,7 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "HTTPRoute303RedirectStatusCode",
     "HTTPRoute307RedirectStatusCode",
     "HTTPRoute308RedirectStatusCode",
+    "HTTPRouteBackendRequestHeaderModification",
     "HTTPRouteBackendTimeout",
     "HTTPRouteDestinationPortMatching",
     "HTTPRouteHostRewrite",

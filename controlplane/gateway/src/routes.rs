@@ -2,13 +2,14 @@
 //! precedence order between matches.
 
 use crate::duration;
+use crate::refs::reshape;
 use gateway_api::httproutes::{
-    HttpRouteRules, HttpRouteRulesFilters, HttpRouteRulesFiltersRequestRedirect,
-    HttpRouteRulesFiltersRequestRedirectPathType, HttpRouteRulesFiltersRequestRedirectScheme,
-    HttpRouteRulesFiltersType, HttpRouteRulesFiltersUrlRewrite,
-    HttpRouteRulesFiltersUrlRewritePathType, HttpRouteRulesMatches,
-    HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesMethod, HttpRouteRulesMatchesPathType,
-    HttpRouteRulesMatchesQueryParamsType,
+    HttpRouteRules, HttpRouteRulesBackendRefsFilters, HttpRouteRulesFilters,
+    HttpRouteRulesFiltersRequestRedirect, HttpRouteRulesFiltersRequestRedirectPathType,
+    HttpRouteRulesFiltersRequestRedirectScheme, HttpRouteRulesFiltersType,
+    HttpRouteRulesFiltersUrlRewrite, HttpRouteRulesFiltersUrlRewritePathType,
+    HttpRouteRulesMatches, HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesMethod,
+    HttpRouteRulesMatchesPathType, HttpRouteRulesMatchesQueryParamsType,
 };
 use shardgate_ir::{
     Filter, HeaderMatch, HeaderModifier, PathMatch, PathRewrite, QueryParamMatch, Redirect,
@@ -26,6 +27,8 @@ pub struct CompiledRule {
     /// A RequestRedirect filter: the rule answers with it instead of
     /// forwarding (its `ReplacePrefixMatch` prefix is filled the same way).
     pub redirect: Option<Redirect>,
+    /// Per backendRef, in rule order: its own filters (header modifiers).
+    pub backend_filters: Vec<Vec<Filter>>,
     pub timeouts: Timeouts,
 }
 
@@ -91,14 +94,18 @@ pub fn compile_rule(rule: &HttpRouteRules) -> Result<CompiledRule, String> {
         })
         .chain(redirect.as_ref().and_then(|r| r.path.as_ref()))
         .any(|p| matches!(p, PathRewrite::ReplacePrefixMatch { .. }));
-    for b in rule.backend_refs.iter().flatten() {
-        if b.filters.as_ref().is_some_and(|f| !f.is_empty()) {
-            return Err(format!(
-                "backendRef {}: per-backend filters are not supported",
-                b.name
-            ));
-        }
-    }
+    let backend_filters = rule
+        .backend_refs
+        .iter()
+        .flatten()
+        .map(|b| {
+            b.filters
+                .iter()
+                .flatten()
+                .map(|f| backend_filter(&b.name, f))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     if prefix_rewrite
         && matches
             .iter()
@@ -114,8 +121,34 @@ pub fn compile_rule(rule: &HttpRouteRules) -> Result<CompiledRule, String> {
         matches,
         filters,
         redirect,
+        backend_filters,
         timeouts,
     })
+}
+
+/// One filter of a backendRef: header modifiers apply to the requests sent
+/// to that backend and their responses; the other types are refused.
+fn backend_filter(backend: &str, f: &HttpRouteRulesBackendRefsFilters) -> Result<Filter, String> {
+    // The backendRef filter has the rule filter's shape.
+    let f: HttpRouteRulesFilters =
+        reshape(f).ok_or_else(|| format!("backendRef {backend}: a filter does not parse"))?;
+    match compile_filter(&f)? {
+        Compiled::Filter(
+            x @ (Filter::RequestHeaderModifier(_) | Filter::ResponseHeaderModifier(_)),
+        ) => Ok(x),
+        _ => Err(format!(
+            "backendRef {backend}: filter type {} is not supported on a backendRef (RequestHeaderModifier and ResponseHeaderModifier are)",
+            filter_type_name(&f.r#type)
+        )),
+    }
+}
+
+/// The API spelling of a filter type, e.g. `URLRewrite`.
+fn filter_type_name(t: &HttpRouteRulesFiltersType) -> String {
+    serde_json::to_value(t)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{t:?}"))
 }
 
 fn default_match() -> RouteMatch {
@@ -265,13 +298,10 @@ fn compile_filter(f: &HttpRouteRulesFilters) -> Result<Compiled, String> {
                 m.remove.iter().flatten(),
             ))))
         }
-        ref other => {
-            let name = serde_json::to_value(other)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_else(|| format!("{other:?}"));
-            Err(format!("filter type {name} is not supported"))
-        }
+        ref other => Err(format!(
+            "filter type {} is not supported",
+            filter_type_name(other)
+        )),
     }
 }
 

@@ -15,8 +15,8 @@ use crate::status::{self, ObjectStatus, RouteVerdict, StatusInputs};
 use gateway_api::httproutes::HttpRouteRules;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use shardgate_ir::{
-    Action, BackendTarget, Cluster, Listener, ListenerTls, Protocol, Route, RouteMatch, Snapshot,
-    TlsCertificate, VirtualHost, WeightedBackend,
+    Action, BackendTarget, Cluster, Filter, Listener, ListenerTls, Protocol, Route, RouteMatch,
+    Snapshot, TlsCertificate, VirtualHost, WeightedBackend,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -391,7 +391,7 @@ fn virtual_host(
                 filters,
                 action: match redirect {
                     Some(r) => Action::Redirect(r),
-                    None => action(c.backends, index),
+                    None => action(c.backends, &c.compiled.backend_filters, index),
                 },
                 timeouts: c.compiled.timeouts,
             }
@@ -404,11 +404,14 @@ fn virtual_host(
     }
 }
 
-fn action(b: &ResolvedBackends, index: &BTreeMap<&str, u32>) -> Action {
+/// `filters[i]` are the filters of the rule's backendRef `i`.
+fn action(b: &ResolvedBackends, filters: &[Vec<Filter>], index: &BTreeMap<&str, u32>) -> Action {
     let backends: Vec<WeightedBackend> = b
         .targets
         .iter()
-        .map(|(weight, t)| WeightedBackend {
+        .zip(&b.refs)
+        .map(|((weight, t), r)| WeightedBackend {
+            filters: filters.get(*r).cloned().unwrap_or_default(),
             weight: *weight,
             target: match t {
                 Target::Cluster(name) => index

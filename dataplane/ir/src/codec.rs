@@ -144,10 +144,15 @@ mod tests {
                             WeightedBackend {
                                 weight: 90,
                                 target: BackendTarget::Cluster(0),
+                                filters: vec![Filter::RequestHeaderModifier(HeaderModifier {
+                                    set: vec![("x-backend".into(), "echo".into())],
+                                    ..HeaderModifier::default()
+                                })],
                             },
                             WeightedBackend {
                                 weight: 10,
                                 target: BackendTarget::Invalid { status: 500 },
+                                filters: vec![],
                             },
                         ]),
                         timeouts: Timeouts::default(),
@@ -233,6 +238,24 @@ mod tests {
         let l = s.listeners[0].clone();
         s.listeners.push(l);
         assert!(validate(&s).is_err());
+    }
+
+    #[test]
+    fn backend_filters_are_header_modifiers_only() {
+        let mut s = sample(1);
+        if let Action::Forward(b) = &mut s.listeners[0].virtual_hosts[0].routes[0].action {
+            b[0].filters
+                .push(Filter::ResponseHeaderModifier(HeaderModifier::default()));
+        }
+        assert!(validate(&s).is_ok());
+        if let Action::Forward(b) = &mut s.listeners[0].virtual_hosts[0].routes[0].action {
+            b[0].filters.push(Filter::UrlRewrite(UrlRewrite {
+                hostname: Some("x.example".into()),
+                path: None,
+            }));
+        }
+        let err = validate(&s).expect_err("a rewrite on a backend must be refused");
+        assert!(err.to_string().contains("not a header modifier"), "{err}");
     }
 
     #[test]

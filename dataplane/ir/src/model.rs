@@ -211,6 +211,10 @@ pub enum Action {
 pub struct WeightedBackend {
     pub weight: u32,
     pub target: BackendTarget,
+    /// Gateway API `backendRefs[].filters`: applied, after the route's own
+    /// filters, only to requests sent to this backend. Header modifiers
+    /// only (validation refuses anything else).
+    pub filters: Vec<Filter>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

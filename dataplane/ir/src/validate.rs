@@ -59,6 +59,18 @@ pub fn validate(s: &Snapshot) -> Result<(), IrError> {
                             return bad(format!("{}: backend weights sum to zero", at()));
                         }
                         for b in backends {
+                            if let Some(f) = b.filters.iter().find(|f| {
+                                !matches!(
+                                    f,
+                                    Filter::RequestHeaderModifier(_)
+                                        | Filter::ResponseHeaderModifier(_)
+                                )
+                            }) {
+                                return bad(format!(
+                                    "{}: backend filter {f:?} is not a header modifier",
+                                    at()
+                                ));
+                            }
                             match b.target {
                                 BackendTarget::Cluster(i) if i as usize >= s.clusters.len() => {
                                     return bad(format!(

@@ -67,6 +67,8 @@ enum Decision<'t> {
     Forward {
         route: &'t RouteEntry,
         cluster: usize,
+        /// The picked backend's own filters (`backendRefs[].filters`).
+        backend: &'t [Filter],
     },
     Redirect {
         route: usize,
@@ -197,10 +199,18 @@ impl RespBody {
     }
 }
 
-fn header_mods(route: &RouteEntry, request: bool) -> Vec<HeaderMods<'_>> {
+/// The header modifiers for the request (`request`) or the response: the
+/// route's, then those of the picked backend. Allocates nothing when there
+/// are none.
+fn header_mods<'a>(
+    route: &'a RouteEntry,
+    backend: &'a [Filter],
+    request: bool,
+) -> Vec<HeaderMods<'a>> {
     route
         .filters()
         .iter()
+        .chain(backend)
         .filter_map(|f| match (f, request) {
             (Filter::RequestHeaderModifier(m), true)
             | (Filter::ResponseHeaderModifier(m), false) => Some(HeaderMods {
@@ -309,7 +319,11 @@ impl<S: Downstream> Conn<S> {
                 self.shard.metrics.request(li, route, status);
                 next
             }
-            Decision::Forward { route, cluster } => self.forward(&cur, li, route, cluster).await,
+            Decision::Forward {
+                route,
+                cluster,
+                backend,
+            } => self.forward(&cur, li, route, cluster, backend).await,
             Decision::Redirect { route, redirect } => {
                 let next = self.redirect_response(redirect).await;
                 self.shard.metrics.request(li, Some(route), redirect.status);
@@ -349,26 +363,33 @@ impl<S: Downstream> Conn<S> {
                 status,
                 empty_cluster: None,
             },
-            RouteAction::Forward(backends) => match backends.pick(self.shard.random()) {
-                BackendTarget::Invalid { status } => Decision::Local {
-                    route: ri,
-                    status: *status,
-                    empty_cluster: None,
-                },
-                BackendTarget::Cluster(ci) => {
-                    let ci = *ci as usize;
-                    let cluster = &table.clusters()[ci];
-                    if cluster.endpoints.is_empty() {
-                        Decision::Local {
-                            route: ri,
-                            status: 503,
-                            empty_cluster: Some(&cluster.name),
+            RouteAction::Forward(backends) => {
+                let picked = backends.pick_backend(self.shard.random());
+                match &picked.target {
+                    BackendTarget::Invalid { status } => Decision::Local {
+                        route: ri,
+                        status: *status,
+                        empty_cluster: None,
+                    },
+                    BackendTarget::Cluster(ci) => {
+                        let ci = *ci as usize;
+                        let cluster = &table.clusters()[ci];
+                        if cluster.endpoints.is_empty() {
+                            Decision::Local {
+                                route: ri,
+                                status: 503,
+                                empty_cluster: Some(&cluster.name),
+                            }
+                        } else {
+                            Decision::Forward {
+                                route,
+                                cluster: ci,
+                                backend: &picked.filters,
+                            }
                         }
-                    } else {
-                        Decision::Forward { route, cluster: ci }
                     }
                 }
-            },
+            }
         }
     }
 
@@ -419,7 +440,14 @@ impl<S: Downstream> Conn<S> {
 
     /// Forward the current request to an endpoint of `ci` and relay the
     /// response.
-    async fn forward(&mut self, cur: &Current, li: usize, route: &RouteEntry, ci: usize) -> Next {
+    async fn forward(
+        &mut self,
+        cur: &Current,
+        li: usize,
+        route: &RouteEntry,
+        ci: usize,
+        backend: &[Filter],
+    ) -> Next {
         let shard = self.shard.clone();
         let settings = &shard.settings;
         let cluster = &cur.installed.table.clusters()[ci];
@@ -437,7 +465,7 @@ impl<S: Downstream> Conn<S> {
                 .unwrap_or(settings.response_timeout);
 
         // The upstream head, followed by whatever body bytes already arrived.
-        let req_mods = header_mods(route, true);
+        let req_mods = header_mods(route, backend, true);
         let mut opts = UpstreamRequest::new(self.peer.ip(), S::SCHEME);
         opts.mods = &req_mods;
         if let Some(w) = url_rewrite(route) {
@@ -606,7 +634,7 @@ impl<S: Downstream> Conn<S> {
 
         // Relay the response.
         let status = self.resp.status();
-        let resp_mods = header_mods(route, false);
+        let resp_mods = header_mods(route, backend, false);
         client_opts.mods = &resp_mods;
         client_opts.close |= self.shard.draining.get();
         self.out.clear();

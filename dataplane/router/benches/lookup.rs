@@ -23,6 +23,7 @@ fn route(name: String, path: PathMatch) -> Route {
         action: Action::Forward(vec![WeightedBackend {
             weight: 1,
             target: BackendTarget::Cluster(0),
+            filters: Vec::new(),
         }]),
         timeouts: Timeouts::default(),
     }
@@ -189,6 +190,7 @@ fn pick(c: &mut Criterion) {
             .map(|i| WeightedBackend {
                 weight: i * 10,
                 target: BackendTarget::Cluster(0),
+                filters: Vec::new(),
             })
             .collect(),
     );

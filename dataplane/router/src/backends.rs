@@ -7,8 +7,8 @@ use shardgate_ir::{BackendTarget, WeightedBackend};
 pub struct WeightedBackends {
     /// As given in the snapshot, weight-0 entries included.
     backends: Box<[WeightedBackend]>,
-    /// Targets with a positive weight, in snapshot order.
-    targets: Box<[BackendTarget]>,
+    /// Backends with a positive weight, in snapshot order.
+    targets: Box<[WeightedBackend]>,
     /// `ends[i]` is the sum of the weights of `targets[..=i]`.
     ends: Box<[u64]>,
 }
@@ -23,7 +23,7 @@ impl WeightedBackends {
             .filter(|b| b.weight > 0)
             .map(|b| {
                 sum += u64::from(b.weight);
-                (b.target.clone(), sum)
+                (b.clone(), sum)
             })
             .unzip::<_, _, Vec<_>, Vec<_>>();
         if targets.is_empty() {
@@ -45,6 +45,13 @@ impl WeightedBackends {
     /// weight (exact to within one value per backend).
     #[inline]
     pub fn pick(&self, random: u32) -> &BackendTarget {
+        &self.pick_backend(random).target
+    }
+
+    /// Like [`WeightedBackends::pick`], with the chosen backend's own
+    /// filters (`backendRefs[].filters`) alongside its target.
+    #[inline]
+    pub fn pick_backend(&self, random: u32) -> &WeightedBackend {
         let total = self.total_weight();
         let point = ((u128::from(random) * u128::from(total)) >> 32) as u64;
         // `point < total == ends[last]`, so the index is in range; the
@@ -67,6 +74,7 @@ impl WeightedBackends {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shardgate_ir::{Filter, HeaderModifier};
 
     fn wb(weights: &[u32]) -> WeightedBackends {
         let list: Vec<_> = weights
@@ -75,6 +83,7 @@ mod tests {
             .map(|(i, &weight)| WeightedBackend {
                 weight,
                 target: BackendTarget::Cluster(i as u32),
+                filters: Vec::new(),
             })
             .collect();
         WeightedBackends::new(&list).expect("some weight is positive")
@@ -132,10 +141,12 @@ mod tests {
             WeightedBackend {
                 weight: 1,
                 target: BackendTarget::Invalid { status: 500 },
+                filters: Vec::new(),
             },
             WeightedBackend {
                 weight: 1,
                 target: BackendTarget::Cluster(0),
+                filters: Vec::new(),
             },
         ];
         let b = WeightedBackends::new(&list).expect("positive weights");
@@ -144,11 +155,43 @@ mod tests {
     }
 
     #[test]
+    fn picked_backend_carries_its_own_filters() {
+        let header = |v: &str| {
+            vec![Filter::RequestHeaderModifier(HeaderModifier {
+                set: vec![("x-backend".into(), v.into())],
+                ..HeaderModifier::default()
+            })]
+        };
+        let list = [
+            WeightedBackend {
+                weight: 1,
+                target: BackendTarget::Cluster(0),
+                filters: header("a"),
+            },
+            WeightedBackend {
+                weight: 0,
+                target: BackendTarget::Cluster(1),
+                filters: header("zero"),
+            },
+            WeightedBackend {
+                weight: 1,
+                target: BackendTarget::Cluster(2),
+                filters: Vec::new(),
+            },
+        ];
+        let b = WeightedBackends::new(&list).expect("positive weights");
+        assert_eq!(b.pick_backend(0).filters, header("a"));
+        assert_eq!(b.pick_backend(u32::MAX).target, BackendTarget::Cluster(2));
+        assert!(b.pick_backend(u32::MAX).filters.is_empty());
+    }
+
+    #[test]
     fn all_zero_weights_are_refused() {
         assert!(WeightedBackends::new(&[]).is_none());
         let zero = [WeightedBackend {
             weight: 0,
             target: BackendTarget::Cluster(0),
+            filters: Vec::new(),
         }];
         assert!(WeightedBackends::new(&zero).is_none());
     }

@@ -26,10 +26,12 @@ fn route(name: String, m: RouteMatch) -> Route {
             WeightedBackend {
                 weight: 1,
                 target: BackendTarget::Cluster(0),
+                filters: Vec::new(),
             },
             WeightedBackend {
                 weight: 2,
                 target: BackendTarget::Invalid { status: 500 },
+                filters: Vec::new(),
             },
         ]),
         timeouts: Timeouts::default(),

@@ -517,6 +517,7 @@ fn https_listener(
                 action: Action::Forward(vec![WeightedBackend {
                     weight: 1,
                     target: BackendTarget::Cluster(0),
+                    filters: Vec::new(),
                 }]),
                 timeouts: Timeouts::default(),
             }],

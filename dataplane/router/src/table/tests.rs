@@ -219,10 +219,12 @@ fn entry_carries_filters_timeouts_and_action() {
         WeightedBackend {
             weight: 0,
             target: BackendTarget::Invalid { status: 500 },
+            filters: Vec::new(),
         },
         WeightedBackend {
             weight: 3,
             target: BackendTarget::Cluster(0),
+            filters: Vec::new(),
         },
     ]);
     let direct = Route {
@@ -273,6 +275,7 @@ fn ir_validation_runs_first() {
     s.listeners[0].virtual_hosts[0].routes[0].action = Action::Forward(vec![WeightedBackend {
         weight: 1,
         target: BackendTarget::Cluster(9),
+        filters: Vec::new(),
     }]);
     let err = Table::compile(&s).expect_err("cluster out of range");
     assert!(err.to_string().contains("cluster index 9"), "{err}");

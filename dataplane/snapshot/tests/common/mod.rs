@@ -89,6 +89,7 @@ pub fn snapshot(generation: u64, clusters: usize, endpoints: usize) -> Snapshot 
             action: Action::Forward(vec![WeightedBackend {
                 weight: 1,
                 target: BackendTarget::Cluster(c as u32),
+                filters: Vec::new(),
             }]),
             timeouts: Timeouts::default(),
         })
