@@ -2,14 +2,15 @@
 //! precedence order between matches.
 
 use crate::duration;
-use crate::refs::reshape;
+use crate::refs::{BackendRef, reshape};
 use gateway_api::httproutes::{
     HttpRouteRules, HttpRouteRulesBackendRefsFilters, HttpRouteRulesFilters,
-    HttpRouteRulesFiltersRequestRedirect, HttpRouteRulesFiltersRequestRedirectPathType,
-    HttpRouteRulesFiltersRequestRedirectScheme, HttpRouteRulesFiltersType,
-    HttpRouteRulesFiltersUrlRewrite, HttpRouteRulesFiltersUrlRewritePathType,
-    HttpRouteRulesMatches, HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesMethod,
-    HttpRouteRulesMatchesPathType, HttpRouteRulesMatchesQueryParamsType,
+    HttpRouteRulesFiltersRequestMirror, HttpRouteRulesFiltersRequestRedirect,
+    HttpRouteRulesFiltersRequestRedirectPathType, HttpRouteRulesFiltersRequestRedirectScheme,
+    HttpRouteRulesFiltersType, HttpRouteRulesFiltersUrlRewrite,
+    HttpRouteRulesFiltersUrlRewritePathType, HttpRouteRulesMatches,
+    HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesMethod, HttpRouteRulesMatchesPathType,
+    HttpRouteRulesMatchesQueryParamsType,
 };
 use shardgate_ir::{
     Filter, HeaderMatch, HeaderModifier, PathMatch, PathRewrite, QueryParamMatch, Redirect,
@@ -29,6 +30,9 @@ pub struct CompiledRule {
     pub redirect: Option<Redirect>,
     /// Per backendRef, in rule order: its own filters (header modifiers).
     pub backend_filters: Vec<Vec<Filter>>,
+    /// RequestMirror filters, in order: the translator resolves their
+    /// backendRefs like the rule's.
+    pub mirrors: Vec<MirrorSpec>,
     pub timeouts: Timeouts,
 }
 
@@ -67,9 +71,11 @@ pub fn compile_rule(rule: &HttpRouteRules) -> Result<CompiledRule, String> {
     };
     let mut filters = Vec::new();
     let mut redirect = None;
+    let mut mirrors = Vec::new();
     for f in rule.filters.iter().flatten() {
         match compile_filter(f)? {
             Compiled::Filter(x) => filters.push(x),
+            Compiled::Mirror(m) => mirrors.push(m),
             Compiled::Redirect(_) if redirect.is_some() => {
                 return Err("more than one RequestRedirect filter".to_owned());
             }
@@ -122,7 +128,45 @@ pub fn compile_rule(rule: &HttpRouteRules) -> Result<CompiledRule, String> {
         filters,
         redirect,
         backend_filters,
+        mirrors,
         timeouts,
+    })
+}
+
+/// A RequestMirror filter before its backendRef is resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorSpec {
+    pub backend: BackendRef,
+    /// The share of requests copied: `numerator / denominator`, at most 1.
+    pub numerator: u32,
+    pub denominator: u32,
+}
+
+fn mirror(m: &HttpRouteRulesFiltersRequestMirror) -> Result<MirrorSpec, String> {
+    let f = "requestMirror";
+    let (numerator, denominator) = match (m.percent, &m.fraction) {
+        (Some(_), Some(_)) => {
+            return Err(format!("{f}: percent and fraction cannot both be set"));
+        }
+        (Some(p), None) => (p, 100),
+        (None, Some(x)) => (x.numerator, x.denominator.unwrap_or(100)),
+        (None, None) => (1, 1),
+    };
+    let (Ok(numerator), Ok(denominator)) = (u32::try_from(numerator), u32::try_from(denominator))
+    else {
+        return Err(format!("{f}: share {numerator}/{denominator} is negative"));
+    };
+    if denominator == 0 || numerator > denominator {
+        return Err(format!(
+            "{f}: share {numerator}/{denominator} is not between 0 and 1"
+        ));
+    }
+    let backend: BackendRef = reshape(&m.backend_ref)
+        .ok_or_else(|| format!("{f}.backendRef {} does not parse", m.backend_ref.name))?;
+    Ok(MirrorSpec {
+        backend,
+        numerator,
+        denominator,
     })
 }
 
@@ -257,6 +301,7 @@ fn method_token(m: &HttpRouteRulesMatchesMethod) -> &'static str {
 enum Compiled {
     Filter(Filter),
     Redirect(Redirect),
+    Mirror(MirrorSpec),
 }
 
 fn compile_filter(f: &HttpRouteRulesFilters) -> Result<Compiled, String> {
@@ -268,6 +313,13 @@ fn compile_filter(f: &HttpRouteRulesFilters) -> Result<Compiled, String> {
                 .as_ref()
                 .ok_or_else(|| missing("RequestRedirect"))?;
             redirect(r).map(Compiled::Redirect)
+        }
+        HttpRouteRulesFiltersType::RequestMirror => {
+            let m = f
+                .request_mirror
+                .as_ref()
+                .ok_or_else(|| missing("RequestMirror"))?;
+            mirror(m).map(Compiled::Mirror)
         }
         HttpRouteRulesFiltersType::UrlRewrite => {
             let w = f

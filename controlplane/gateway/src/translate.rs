@@ -8,15 +8,15 @@ use crate::grants;
 use crate::hostnames::Host;
 use crate::kinds::{ListenerProtocol, RouteKind};
 use crate::objects::{ObjectKey, Objects};
-use crate::refs;
+use crate::refs::{self, BackendRef};
 use crate::routes::{self, CompiledRule};
 use crate::routeview::{self, RouteView, Rule};
 use crate::status::{self, ObjectStatus, RouteVerdict, StatusInputs};
 use gateway_api::httproutes::HttpRouteRules;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use shardgate_ir::{
-    Action, BackendTarget, Cluster, Filter, Listener, ListenerTls, Protocol, Route, RouteMatch,
-    Snapshot, TlsCertificate, VirtualHost, WeightedBackend,
+    Action, BackendTarget, Cluster, Filter, Listener, ListenerTls, Mirror, Protocol, Route,
+    RouteMatch, Snapshot, TlsCertificate, VirtualHost, WeightedBackend,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -43,6 +43,8 @@ struct RuleInfo {
     name: String,
     compiled: Result<CompiledRule, String>,
     backends: ResolvedBackends,
+    /// The backendRefs of the rule's RequestMirror filters, in order.
+    mirrors: ResolvedBackends,
 }
 
 /// An HTTPRoute with at least one valid rule.
@@ -72,18 +74,36 @@ fn http_rules(objects: &Objects, view: &RouteView) -> Vec<RuleInfo> {
     rules_spec
         .iter()
         .enumerate()
-        .map(|(i, r)| RuleInfo {
-            name: match r.name.as_deref() {
-                Some(n) if !n.is_empty() => format!("{}/rule/{n}", view.key),
-                _ => format!("{}/rule/{i}", view.key),
-            },
-            compiled: routes::compile_rule(r),
-            backends: resolve_rule(objects, view, view.rules.get(i)),
+        .map(|(i, r)| {
+            let compiled = routes::compile_rule(r);
+            let mirror_refs: Vec<BackendRef> = compiled
+                .iter()
+                .flat_map(|c| &c.mirrors)
+                .map(|m| m.backend.clone())
+                .collect();
+            RuleInfo {
+                name: match r.name.as_deref() {
+                    Some(n) if !n.is_empty() => format!("{}/rule/{n}", view.key),
+                    _ => format!("{}/rule/{i}", view.key),
+                },
+                compiled,
+                backends: resolve_rule(objects, view, view.rules.get(i)),
+                mirrors: resolve_refs(objects, view, &mirror_refs),
+            }
         })
         .collect()
 }
 
 fn resolve_rule(objects: &Objects, view: &RouteView, rule: Option<&Rule>) -> ResolvedBackends {
+    resolve_refs(
+        objects,
+        view,
+        rule.and_then(|r| r.backend_refs.as_deref())
+            .unwrap_or_default(),
+    )
+}
+
+fn resolve_refs(objects: &Objects, view: &RouteView, refs: &[BackendRef]) -> ResolvedBackends {
     backends::resolve(
         objects,
         grants::From {
@@ -91,8 +111,7 @@ fn resolve_rule(objects: &Objects, view: &RouteView, rule: Option<&Rule>) -> Res
             kind: view.kind.name(),
             namespace: &view.key.namespace,
         },
-        rule.and_then(|r| r.backend_refs.as_deref())
-            .unwrap_or_default(),
+        refs,
     )
 }
 
@@ -133,7 +152,7 @@ pub fn translate_with(objects: &Objects, inputs: &StatusInputs) -> Translation {
             .collect();
         let unresolved = rules
             .iter()
-            .map(|r| &r.backends)
+            .flat_map(|r| [&r.backends, &r.mirrors])
             .chain(&other_backends)
             .flat_map(|b| b.problems.first())
             .next()
@@ -245,7 +264,7 @@ fn used_clusters(entries: &[Entry<'_>]) -> Vec<Cluster> {
     let mut by_name: BTreeMap<String, Cluster> = BTreeMap::new();
     for e in entries {
         for rule in e.route.rules.iter().filter(|r| r.compiled.is_ok()) {
-            for c in &rule.backends.clusters {
+            for c in rule.backends.clusters.iter().chain(&rule.mirrors.clusters) {
                 by_name.entry(c.name.clone()).or_insert_with(|| c.clone());
             }
         }
@@ -352,6 +371,7 @@ fn virtual_host(
         m: &'a RouteMatch,
         compiled: &'a CompiledRule,
         backends: &'a ResolvedBackends,
+        mirrors: &'a ResolvedBackends,
     }
     let mut cands = Vec::new();
     for (h, r) in chosen.values() {
@@ -368,6 +388,7 @@ fn virtual_host(
                     m,
                     compiled,
                     backends: &rule.backends,
+                    mirrors: &rule.mirrors,
                 });
             }
         }
@@ -384,7 +405,10 @@ fn virtual_host(
     let routes = cands
         .into_iter()
         .map(|c| {
-            let (filters, redirect) = routes::for_match(c.compiled, c.m);
+            let (mut filters, redirect) = routes::for_match(c.compiled, c.m);
+            if redirect.is_none() {
+                filters.extend(mirror_filters(c.compiled, c.mirrors, index));
+            }
             Route {
                 name: format!("{}/match/{}", c.route.rules[c.rule].name, c.matched),
                 matches: vec![c.m.clone()],
@@ -402,6 +426,30 @@ fn virtual_host(
         hostnames: host.to_ir().into_iter().collect(),
         routes,
     }
+}
+
+/// The rule's RequestMirror filters whose backendRef resolved; an
+/// unresolved one is left out (the route's ResolvedRefs says why).
+fn mirror_filters<'a>(
+    rule: &'a CompiledRule,
+    mirrors: &'a ResolvedBackends,
+    index: &'a BTreeMap<&str, u32>,
+) -> impl Iterator<Item = Filter> + 'a {
+    mirrors
+        .targets
+        .iter()
+        .zip(&mirrors.refs)
+        .filter_map(move |((_, t), r)| {
+            let Target::Cluster(name) = t else {
+                return None;
+            };
+            let spec = rule.mirrors.get(*r)?;
+            Some(Filter::RequestMirror(Mirror {
+                cluster: *index.get(name.as_str())?,
+                numerator: spec.numerator,
+                denominator: spec.denominator,
+            }))
+        })
 }
 
 /// `filters[i]` are the filters of the rule's backendRef `i`.

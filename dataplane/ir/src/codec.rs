@@ -259,6 +259,28 @@ mod tests {
     }
 
     #[test]
+    fn mirrors_need_a_cluster_and_a_fraction_up_to_one() {
+        let with = |m: Mirror| {
+            let mut s = sample(1);
+            s.listeners[0].virtual_hosts[0].routes[0]
+                .filters
+                .push(Filter::RequestMirror(m));
+            validate(&s)
+        };
+        let m = |cluster, numerator, denominator| Mirror {
+            cluster,
+            numerator,
+            denominator,
+        };
+        assert!(with(m(0, 1, 1)).is_ok());
+        assert!(with(m(0, 0, 100)).is_ok());
+        let err = |m: Mirror| with(m).expect_err("must refuse").to_string();
+        assert!(err(m(1, 1, 1)).contains("mirror cluster index 1"));
+        assert!(err(m(0, 2, 1)).contains("not between 0 and 1"));
+        assert!(err(m(0, 0, 0)).contains("not between 0 and 1"));
+    }
+
+    #[test]
     fn tls_settings_must_match_the_protocol() {
         let cert = TlsCertificate {
             name: "default/gw/https/default/cert".into(),

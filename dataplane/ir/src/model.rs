@@ -149,6 +149,21 @@ pub enum Filter {
     ResponseHeaderModifier(HeaderModifier),
     /// Rewrite the host and/or path before forwarding.
     UrlRewrite(UrlRewrite),
+    /// Send a copy of the forwarded request to another cluster; its
+    /// response is discarded. Its place among the filters has no meaning:
+    /// the copy carries the route's modifications, not the backend's.
+    RequestMirror(Mirror),
+}
+
+/// Gateway API `RequestMirror`: `numerator / denominator` of the requests
+/// (all when equal) are copied to [`Snapshot::clusters`]`[cluster]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mirror {
+    pub cluster: u32,
+    /// At most `denominator`.
+    pub numerator: u32,
+    /// Positive.
+    pub denominator: u32,
 }
 
 /// Gateway API `URLRewrite`: what the backend sees instead of what the

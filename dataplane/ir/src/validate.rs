@@ -47,6 +47,8 @@ pub fn validate(s: &Snapshot) -> Result<(), IrError> {
                         return bad(format!("{}: header names must be lower-case", at()));
                     }
                 }
+                check_mirrors(r, s.clusters.len())
+                    .map_err(|m| IrError::Invalid(format!("{}: {m}", at())))?;
                 check_filters(r).map_err(|m| IrError::Invalid(format!("{}: {m}", at())))?;
                 match &r.action {
                     Action::Redirect(redirect) => {
@@ -139,6 +141,24 @@ fn validate_tls(l: &Listener) -> Result<(), IrError> {
         }
         if !c.chain_pem.contains("-----BEGIN ") || !c.key_pem.contains("-----BEGIN ") {
             return bad(format!("certificate {}: PEM chain or key missing", c.name));
+        }
+    }
+    Ok(())
+}
+
+/// Mirrors name an existing cluster and a fraction of at most one.
+fn check_mirrors(r: &Route, clusters: usize) -> Result<(), String> {
+    for f in &r.filters {
+        if let Filter::RequestMirror(m) = f {
+            if m.cluster as usize >= clusters {
+                return Err(format!("mirror cluster index {} out of range", m.cluster));
+            }
+            if m.denominator == 0 || m.numerator > m.denominator {
+                return Err(format!(
+                    "mirror fraction {}/{} is not between 0 and 1",
+                    m.numerator, m.denominator
+                ));
+            }
         }
     }
     Ok(())

@@ -11,6 +11,7 @@
 
 use crate::io::{Downstream, read_into, write_slice};
 use crate::metrics::UpstreamError;
+use crate::mirror;
 use crate::redirect::{self, Origin};
 use crate::shard::{Current, Shard};
 use crate::upstream::{self, Attempt, UpstreamFailure};
@@ -442,7 +443,7 @@ impl<S: Downstream> Conn<S> {
     /// response.
     async fn forward(
         &mut self,
-        cur: &Current,
+        cur: &Rc<Current>,
         li: usize,
         route: &RouteEntry,
         ci: usize,
@@ -497,6 +498,21 @@ impl<S: Downstream> Conn<S> {
         };
         self.out
             .extend_from_slice(&self.rbuf[head_len..head_len + initial]);
+        if route
+            .filters()
+            .iter()
+            .any(|f| matches!(f, Filter::RequestMirror(_)))
+        {
+            self.mirror(
+                cur,
+                route,
+                backend,
+                &opts,
+                body.is_done(),
+                initial,
+                deadline,
+            );
+        }
         self.rbuf.drain(..head_len + initial);
 
         // An upstream connection: pooled if a live one exists, else new.
@@ -758,6 +774,61 @@ impl<S: Downstream> Conn<S> {
             Next::Close
         } else {
             Next::KeepAlive
+        }
+    }
+
+    /// Spawn the route's RequestMirror copies of the current request, whose
+    /// upstream head and first `initial` body bytes are in `out`. Only a
+    /// request whose body is complete (`body_done`) is copied; see
+    /// [`crate::mirror`]. The copy carries the route's modifications but
+    /// not the picked backend's own filters.
+    #[allow(clippy::too_many_arguments)]
+    fn mirror(
+        &self,
+        cur: &Rc<Current>,
+        route: &RouteEntry,
+        backend: &[Filter],
+        opts: &UpstreamRequest<'_>,
+        body_done: bool,
+        initial: usize,
+        deadline: Instant,
+    ) {
+        let m = &self.shard.metrics;
+        for f in route.filters() {
+            let Filter::RequestMirror(mirror) = f else {
+                continue;
+            };
+            if !mirror::chosen(mirror, self.shard.random()) {
+                continue;
+            }
+            if !body_done {
+                m.mirrors_skipped.set(m.mirrors_skipped.get() + 1);
+                continue;
+            }
+            let copy = if backend.is_empty() {
+                self.out.clone()
+            } else {
+                // The same head without the backend's own modifiers.
+                let route_mods = header_mods(route, &[], true);
+                let mut o = *opts;
+                o.mods = &route_mods;
+                let mut copy = Vec::with_capacity(self.out.len());
+                if write_upstream_request(&self.req, &self.rbuf, &o, &mut copy).is_err() {
+                    continue;
+                }
+                let head_len = self.req.head_len();
+                copy.extend_from_slice(&self.rbuf[head_len..head_len + initial]);
+                copy
+            };
+            let timeout = deadline.saturating_duration_since(Instant::now());
+            monoio::spawn(mirror::send(
+                self.shard.clone(),
+                cur.clone(),
+                mirror.cluster as usize,
+                self.req.method(),
+                copy,
+                timeout,
+            ));
         }
     }
 

@@ -16,6 +16,7 @@ pub mod admin;
 mod conn;
 mod io;
 pub mod metrics;
+mod mirror;
 mod pool;
 pub mod reader;
 mod redirect;

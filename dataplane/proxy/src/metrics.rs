@@ -117,6 +117,12 @@ pub struct ShardMetrics {
     pub upstream_connects: Cell<u64>,
     pub upstream_reused: Cell<u64>,
     pub upstream_retries: Cell<u64>,
+    /// RequestMirror copies delivered to a mirror backend.
+    pub mirrors_sent: Cell<u64>,
+    /// Copies not made: the request body had not fully arrived with its head.
+    pub mirrors_skipped: Cell<u64>,
+    /// Copies that could not be delivered (no endpoint, connect failure).
+    pub mirrors_failed: Cell<u64>,
     pub generation: Cell<u64>,
 }
 
@@ -202,6 +208,9 @@ impl ShardMetrics {
             upstream_connects: self.upstream_connects.get(),
             upstream_reused: self.upstream_reused.get(),
             upstream_retries: self.upstream_retries.get(),
+            mirrors_sent: self.mirrors_sent.get(),
+            mirrors_skipped: self.mirrors_skipped.get(),
+            mirrors_failed: self.mirrors_failed.get(),
             generations: vec![self.generation.get()],
         }
     }
@@ -242,6 +251,9 @@ pub struct MetricsSnapshot {
     pub upstream_connects: u64,
     pub upstream_reused: u64,
     pub upstream_retries: u64,
+    pub mirrors_sent: u64,
+    pub mirrors_skipped: u64,
+    pub mirrors_failed: u64,
     /// Per shard, in shard order.
     pub generations: Vec<u64>,
 }
@@ -268,6 +280,9 @@ impl MetricsSnapshot {
         self.upstream_connects += other.upstream_connects;
         self.upstream_reused += other.upstream_reused;
         self.upstream_retries += other.upstream_retries;
+        self.mirrors_sent += other.mirrors_sent;
+        self.mirrors_skipped += other.mirrors_skipped;
+        self.mirrors_failed += other.mirrors_failed;
         self.generations.extend(other.generations);
     }
 
@@ -384,6 +399,21 @@ impl MetricsSnapshot {
                 "shardgate_upstream_retries",
                 "Requests moved to a fresh connection because a pooled one was found closed before sending.",
                 self.upstream_retries,
+            ),
+            (
+                "shardgate_mirrors_sent",
+                "RequestMirror copies delivered to a mirror backend.",
+                self.mirrors_sent,
+            ),
+            (
+                "shardgate_mirrors_skipped",
+                "RequestMirror copies not made because the request body had not fully arrived with its head.",
+                self.mirrors_skipped,
+            ),
+            (
+                "shardgate_mirrors_failed",
+                "RequestMirror copies that could not be delivered (no endpoint, connect failure).",
+                self.mirrors_failed,
             ),
         ];
         for (name, help, v) in counters {
