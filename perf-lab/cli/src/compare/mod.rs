@@ -191,9 +191,34 @@ pub const KIND: &str = "compare";
 /// Largest share of failed requests a run may have and still pass.
 const MAX_ERROR_SHARE: f64 = 0.01;
 
-/// Whether a finished run counts as passed.
+/// Whether a finished run counts as passed: requests, at most 1 % errors,
+/// and no stall.
 fn run_passed(r: &BenchReport) -> bool {
-    r.requests > 0 && (r.errors_total as f64) <= MAX_ERROR_SHARE * r.requests as f64
+    r.requests > 0
+        && (r.errors_total as f64) <= MAX_ERROR_SHARE * r.requests as f64
+        && stall(r).is_none()
+}
+
+/// A run whose requests stopped completing: a whole second of the window
+/// with under a tenth of the best second's completions (requests stuck
+/// in flight at the end are dropped, not counted as errors, so a stalled
+/// connection would otherwise pass quietly with a low req/s).
+fn stall(r: &BenchReport) -> Option<String> {
+    let full = r.duration_seconds.floor() as usize;
+    if full < 2 {
+        return None;
+    }
+    let mut per_second = vec![0u64; full];
+    for s in r.timeline.iter().filter(|s| s.second < full) {
+        per_second[s.second] = s.requests;
+    }
+    let best = per_second.iter().copied().max().unwrap_or(0);
+    let (second, &low) = per_second.iter().enumerate().min_by_key(|&(_, c)| *c)?;
+    (low.saturating_mul(10) < best).then(|| {
+        format!(
+            "stalled: second {second} of the window completed {low} requests, the best second {best}"
+        )
+    })
 }
 
 pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
@@ -228,6 +253,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
                 Err(StartError::Failed(e)) => (None, None, Some(format!("{e:#}")), true),
             };
             let passed = report.as_ref().is_some_and(run_passed);
+            let error = error.or_else(|| report.as_ref().and_then(stall));
             print_run_line(
                 round,
                 a.rounds,
@@ -450,6 +476,42 @@ pub(crate) fn is_root() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report_with(timeline: &[u64], duration: f64) -> BenchReport {
+        let v = serde_json::json!({
+            "url": "http://127.0.0.1:1/", "host": "h", "mode": "closed",
+            "target_rate": null, "connection": "keep-alive", "connections": 1,
+            "generator_cores": [null], "warmup_seconds": 0.0,
+            "duration_seconds": duration, "requests": timeline.iter().sum::<u64>(),
+            "requests_per_second": 1.0, "warmup_requests": 0, "connections_opened": 1,
+            "errors": {"connect": 0, "write": 0, "read": 0, "closed": 0, "timeout": 0,
+                       "parse": 0, "status": {}},
+            "errors_total": 0,
+            "latency_us": {"min": 1.0, "mean": 1.0, "stdev": 0.0, "p50": 1.0, "p90": 1.0,
+                           "p99": 1.0, "p999": 1.0, "max": 1.0, "spectrum": []},
+            "timeline": timeline.iter().enumerate()
+                .map(|(i, n)| serde_json::json!({"second": i, "requests": n, "errors": 0}))
+                .collect::<Vec<_>>(),
+            "generator_cpu": {"pids": [1], "cpu_seconds": 0.0, "cores_used": 0.0,
+                              "us_per_request": null},
+            "sut_cpu": null, "sut_core": null
+        });
+        serde_json::from_value(v).expect("a report")
+    }
+
+    #[test]
+    fn a_stalled_run_fails_even_without_errors() {
+        let steady = report_with(&[1000, 900, 1100, 1000, 950], 5.0);
+        assert!(run_passed(&steady));
+        // Completions stop after two seconds: the timeline just ends.
+        let stuck = report_with(&[1000, 1000], 5.0);
+        assert!(!run_passed(&stuck));
+        assert!(stall(&stuck).is_some_and(|s| s.contains("second 2")));
+        let dip = report_with(&[1000, 50, 1000, 1000], 4.0);
+        assert!(stall(&dip).is_some());
+        // Too short to judge.
+        assert!(run_passed(&report_with(&[10], 1.0)));
+    }
 
     #[test]
     fn the_tally_names_skipped_runs_only_when_there_are_some() {
