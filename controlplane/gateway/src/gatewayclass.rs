@@ -15,9 +15,9 @@ pub const CONTROLLER_NAME: &str = "shardgate.dev/gateway-controller";
 /// Not listed yet: everything TLS-passthrough/TCP/UDP/gRPC (TLSRoute,
 /// TCPRoute, UDPRoute, GRPCRoute, BackendTLSPolicy), frontend client
 /// certificate validation, misdirected-request detection, and the
-/// HTTPRoute filters the translator still refuses (CORS, backend-level
-/// filters other than header modifiers) or the data plane lacks (retries,
-/// H2C and WebSocket backends). RequestMirror (single, multiple and
+/// HTTPRoute filters the translator still refuses (backend-level filters
+/// other than header modifiers, ExtensionRef, ExternalAuth) or the data
+/// plane lacks (retries, H2C and WebSocket backends). RequestMirror (single, multiple and
 /// percentage) is implemented but not listed: the runner expects the
 /// primary backend to see the path without the request id it appends for
 /// mirror checks, and cannot yet run the percentage statistics.
@@ -32,6 +32,7 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "HTTPRoute308RedirectStatusCode",
     "HTTPRouteBackendRequestHeaderModification",
     "HTTPRouteBackendTimeout",
+    "HTTPRouteCORS",
     "HTTPRouteDestinationPortMatching",
     "HTTPRouteHostRewrite",
     "HTTPRouteMethodMatching",

@@ -5,15 +5,15 @@ use crate::duration;
 use crate::refs::{BackendRef, reshape};
 use gateway_api::httproutes::{
     HttpRouteRules, HttpRouteRulesBackendRefsFilters, HttpRouteRulesFilters,
-    HttpRouteRulesFiltersRequestMirror, HttpRouteRulesFiltersRequestRedirect,
-    HttpRouteRulesFiltersRequestRedirectPathType, HttpRouteRulesFiltersRequestRedirectScheme,
-    HttpRouteRulesFiltersType, HttpRouteRulesFiltersUrlRewrite,
-    HttpRouteRulesFiltersUrlRewritePathType, HttpRouteRulesMatches,
-    HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesMethod, HttpRouteRulesMatchesPathType,
-    HttpRouteRulesMatchesQueryParamsType,
+    HttpRouteRulesFiltersCors, HttpRouteRulesFiltersRequestMirror,
+    HttpRouteRulesFiltersRequestRedirect, HttpRouteRulesFiltersRequestRedirectPathType,
+    HttpRouteRulesFiltersRequestRedirectScheme, HttpRouteRulesFiltersType,
+    HttpRouteRulesFiltersUrlRewrite, HttpRouteRulesFiltersUrlRewritePathType,
+    HttpRouteRulesMatches, HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesMethod,
+    HttpRouteRulesMatchesPathType, HttpRouteRulesMatchesQueryParamsType,
 };
 use shardgate_ir::{
-    Filter, HeaderMatch, HeaderModifier, PathMatch, PathRewrite, QueryParamMatch, Redirect,
+    Cors, Filter, HeaderMatch, HeaderModifier, PathMatch, PathRewrite, QueryParamMatch, Redirect,
     RouteMatch, StringMatch, Timeouts, UrlRewrite,
 };
 use std::cmp::{Ordering, Reverse};
@@ -130,6 +130,61 @@ pub fn compile_rule(rule: &HttpRouteRules) -> Result<CompiledRule, String> {
         backend_filters,
         mirrors,
         timeouts,
+    })
+}
+
+/// The CORS filter: origins and header names lower-cased, values checked
+/// so that they can go into response headers as they are.
+fn cors(c: &HttpRouteRulesFiltersCors) -> Result<Cors, String> {
+    let f = "cors";
+    let token = |what: &str, v: &String| -> Result<String, String> {
+        let ok = !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() && b != b',');
+        if !ok {
+            return Err(format!("{f}.{what} value {v:?} is not a valid token"));
+        }
+        Ok(v.clone())
+    };
+    let origin = |v: &String| -> Result<String, String> {
+        let v = token("allowOrigins", v)?.to_ascii_lowercase();
+        let ok = v == "*"
+            || ["http://", "https://"].iter().any(|s| {
+                v.strip_prefix(s)
+                    .is_some_and(|h| !h.is_empty() && !h.contains('/'))
+            });
+        if !ok {
+            return Err(format!(
+                "{f}.allowOrigins value {v:?} is not \"*\" or scheme://host[:port] with scheme http or https"
+            ));
+        }
+        Ok(v)
+    };
+    let names = |what: &str, list: &Option<Vec<String>>| -> Result<Vec<String>, String> {
+        list.iter()
+            .flatten()
+            .map(|v| token(what, v).map(|v| v.to_ascii_lowercase()))
+            .collect()
+    };
+    let max_age = match c.max_age {
+        None => 5,
+        Some(s) => u32::try_from(s).map_err(|_| format!("{f}.maxAge {s} is negative"))?,
+    };
+    Ok(Cors {
+        allow_origins: c
+            .allow_origins
+            .iter()
+            .flatten()
+            .map(origin)
+            .collect::<Result<_, _>>()?,
+        allow_methods: c
+            .allow_methods
+            .iter()
+            .flatten()
+            .map(|m| token("allowMethods", m))
+            .collect::<Result<_, _>>()?,
+        allow_headers: names("allowHeaders", &c.allow_headers)?,
+        expose_headers: names("exposeHeaders", &c.expose_headers)?,
+        max_age_s: max_age,
+        allow_credentials: c.allow_credentials.unwrap_or(false),
     })
 }
 
@@ -320,6 +375,10 @@ fn compile_filter(f: &HttpRouteRulesFilters) -> Result<Compiled, String> {
                 .as_ref()
                 .ok_or_else(|| missing("RequestMirror"))?;
             mirror(m).map(Compiled::Mirror)
+        }
+        HttpRouteRulesFiltersType::Cors => {
+            let c = f.cors.as_ref().ok_or_else(|| missing("CORS"))?;
+            cors(c).map(|c| Compiled::Filter(Filter::Cors(c)))
         }
         HttpRouteRulesFiltersType::UrlRewrite => {
             let w = f

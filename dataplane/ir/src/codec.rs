@@ -281,6 +281,28 @@ mod tests {
     }
 
     #[test]
+    fn cors_values_must_be_header_safe() {
+        let with = |origin: &str| {
+            let mut s = sample(1);
+            s.listeners[0].virtual_hosts[0].routes[0]
+                .filters
+                .push(Filter::Cors(Cors {
+                    allow_origins: vec![origin.into()],
+                    allow_methods: vec!["GET".into()],
+                    allow_headers: vec![],
+                    expose_headers: vec![],
+                    max_age_s: 5,
+                    allow_credentials: false,
+                }));
+            validate(&s)
+        };
+        assert!(with("https://*.example.com").is_ok());
+        assert!(with("https://a.example\r\nx: y").is_err());
+        assert!(with("https://A.example").is_err());
+        assert!(with("").is_err());
+    }
+
+    #[test]
     fn tls_settings_must_match_the_protocol() {
         let cert = TlsCertificate {
             name: "default/gw/https/default/cert".into(),

@@ -29,7 +29,7 @@ pub use validate::validate;
 
 /// Version of the binary layout and of the model. Bump on any change that an
 /// older reader could misread; readers refuse other versions.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// Why a snapshot was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

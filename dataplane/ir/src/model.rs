@@ -153,6 +153,28 @@ pub enum Filter {
     /// response is discarded. Its place among the filters has no meaning:
     /// the copy carries the route's modifications, not the backend's.
     RequestMirror(Mirror),
+    /// Answer CORS preflights locally and add the CORS headers to
+    /// responses of allowed origins.
+    Cors(Cors),
+}
+
+/// Gateway API `CORS` filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cors {
+    /// Lower-case `scheme://host[:port]` patterns; `*` alone allows any
+    /// origin, a `*` in the host stands for any run of characters (labels
+    /// and dots included). Default ports (`:80` for http, `:443` for
+    /// https) are left out.
+    pub allow_origins: Vec<String>,
+    /// Case-sensitive method tokens; `*` allows any method.
+    pub allow_methods: Vec<String>,
+    /// Lower-case header names; `*` allows any.
+    pub allow_headers: Vec<String>,
+    /// Lower-case header names; `*` exposes all (not on credentialed requests).
+    pub expose_headers: Vec<String>,
+    /// `Access-Control-Max-Age` in seconds.
+    pub max_age_s: u32,
+    pub allow_credentials: bool,
 }
 
 /// Gateway API `RequestMirror`: `numerator / denominator` of the requests

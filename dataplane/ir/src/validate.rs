@@ -47,6 +47,7 @@ pub fn validate(s: &Snapshot) -> Result<(), IrError> {
                         return bad(format!("{}: header names must be lower-case", at()));
                     }
                 }
+                check_cors(r).map_err(|m| IrError::Invalid(format!("{}: {m}", at())))?;
                 check_mirrors(r, s.clusters.len())
                     .map_err(|m| IrError::Invalid(format!("{}: {m}", at())))?;
                 check_filters(r).map_err(|m| IrError::Invalid(format!("{}: {m}", at())))?;
@@ -141,6 +142,33 @@ fn validate_tls(l: &Listener) -> Result<(), IrError> {
         }
         if !c.chain_pem.contains("-----BEGIN ") || !c.key_pem.contains("-----BEGIN ") {
             return bad(format!("certificate {}: PEM chain or key missing", c.name));
+        }
+    }
+    Ok(())
+}
+
+/// CORS values go into response headers verbatim: visible ASCII only,
+/// no commas, nothing empty; names and origins lower-case.
+fn check_cors(r: &Route) -> Result<(), String> {
+    for f in &r.filters {
+        let Filter::Cors(c) = f else { continue };
+        let lists = [
+            ("allowOrigins", &c.allow_origins, true),
+            ("allowMethods", &c.allow_methods, false),
+            ("allowHeaders", &c.allow_headers, true),
+            ("exposeHeaders", &c.expose_headers, true),
+        ];
+        for (what, list, lower) in lists {
+            for v in list {
+                let ok = !v.is_empty()
+                    && v.bytes().all(|b| b.is_ascii_graphic() && b != b',')
+                    && !(lower && v.bytes().any(|b| b.is_ascii_uppercase()));
+                if !ok {
+                    return Err(format!(
+                        "CORS {what} value {v:?} is not a valid header value"
+                    ));
+                }
+            }
         }
     }
     Ok(())

@@ -9,6 +9,7 @@
 //! buffers and never held whole: memory per connection stays bounded by the
 //! head limit plus a few buffer sizes.
 
+use crate::cors;
 use crate::io::{Downstream, read_into, write_slice};
 use crate::metrics::UpstreamError;
 use crate::mirror;
@@ -20,7 +21,7 @@ use shardgate_http1::{
     ParseStatus, RequestHead, ResponseHead, UpstreamRequest, Version, WriteError,
     write_client_response, write_continue, write_error_response, write_upstream_request,
 };
-use shardgate_ir::{BackendTarget, Filter, Redirect, UrlRewrite};
+use shardgate_ir::{BackendTarget, Cors, Filter, Redirect, UrlRewrite};
 use shardgate_router::{HeaderMap, Request, RouteAction, RouteEntry};
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -75,6 +76,8 @@ enum Decision<'t> {
         route: usize,
         redirect: &'t Redirect,
     },
+    /// A CORS preflight on a route with a CORS filter: answered here.
+    Preflight { route: usize, cors: &'t Cors },
 }
 
 struct Conn<S> {
@@ -224,6 +227,14 @@ fn header_mods<'a>(
         .collect()
 }
 
+/// The route's CORS filter, if any.
+fn cors_filter(route: &RouteEntry) -> Option<&Cors> {
+    route.filters().iter().find_map(|f| match f {
+        Filter::Cors(c) => Some(c),
+        _ => None,
+    })
+}
+
 /// The route's URLRewrite filter, if any (validation allows one).
 fn url_rewrite(route: &RouteEntry) -> Option<&UrlRewrite> {
     route.filters().iter().find_map(|f| match f {
@@ -325,6 +336,11 @@ impl<S: Downstream> Conn<S> {
                 cluster,
                 backend,
             } => self.forward(&cur, li, route, cluster, backend).await,
+            Decision::Preflight { route, cors } => {
+                let next = self.preflight_response(cors).await;
+                self.shard.metrics.request(li, Some(route), 204);
+                next
+            }
             Decision::Redirect { route, redirect } => {
                 let next = self.redirect_response(redirect).await;
                 self.shard.metrics.request(li, Some(route), redirect.status);
@@ -354,6 +370,19 @@ impl<S: Downstream> Conn<S> {
             };
         };
         let ri = Some(route.index());
+        if let Some(cors) = cors_filter(route)
+            && self.req.method() == Method::Options
+            && self.req.header(&self.rbuf, "origin").is_some()
+            && self
+                .req
+                .header(&self.rbuf, "access-control-request-method")
+                .is_some()
+        {
+            return Decision::Preflight {
+                route: route.index(),
+                cors,
+            };
+        }
         match route.action() {
             RouteAction::Redirect(redirect) => Decision::Redirect {
                 route: route.index(),
@@ -426,6 +455,23 @@ impl<S: Downstream> Conn<S> {
         self.send_local(close).await
     }
 
+    /// Answer a CORS preflight (Gateway API `CORS` filter) with 204 and,
+    /// for an allowed origin, the CORS headers.
+    async fn preflight_response(&mut self, c: &Cors) -> Next {
+        let close = self.must_close_after_local();
+        let r = cors::CorsRequest {
+            origin: self.req.header(&self.rbuf, "origin").unwrap_or_default(),
+            request_method: self.req.header(&self.rbuf, "access-control-request-method"),
+            request_headers: self
+                .req
+                .header(&self.rbuf, "access-control-request-headers"),
+        };
+        self.out.clear();
+        cors::write_preflight(&mut self.out, c, &r, close);
+        self.shard.metrics.local_response(204);
+        self.send_local(close).await
+    }
+
     /// Write `self.out` (a complete local response) and consume the head.
     async fn send_local(&mut self, close: bool) -> Next {
         let out = std::mem::take(&mut self.out);
@@ -488,6 +534,10 @@ impl<S: Downstream> Conn<S> {
         }
         let head_len = self.req.head_len();
         let method = self.req.method();
+        // Kept past the head's lifetime in `rbuf`, for the CORS headers.
+        let origin: Option<Vec<u8>> = cors_filter(route)
+            .and_then(|_| self.req.header(&self.rbuf, "origin"))
+            .map(<[u8]>::to_vec);
         let mut client_opts = ClientResponse::for_request(&self.req);
         let expect_continue = self.req.expect_continue();
         let mut body = ReqBody::new(self.req.body());
@@ -650,7 +700,19 @@ impl<S: Downstream> Conn<S> {
 
         // Relay the response.
         let status = self.resp.status();
-        let resp_mods = header_mods(route, backend, false);
+        let mut resp_mods = header_mods(route, backend, false);
+        // CORS headers for an allowed origin (allocated only then).
+        let cors_set = match (cors_filter(route), &origin) {
+            (Some(c), Some(o)) if cors::origin_allowed(c, o) => cors::response_headers(c, o),
+            _ => Vec::new(),
+        };
+        if !cors_set.is_empty() {
+            resp_mods.push(HeaderMods {
+                set: &cors_set,
+                add: &[],
+                remove: &[],
+            });
+        }
         client_opts.mods = &resp_mods;
         client_opts.close |= self.shard.draining.get();
         self.out.clear();

@@ -14,6 +14,7 @@
 mod accept;
 pub mod admin;
 mod conn;
+mod cors;
 mod io;
 pub mod metrics;
 mod mirror;
