@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use crate::corpus::{Expect, Request};
 use crate::echo::EchoPool;
 use crate::expect::{
-    Echoed, Outcome, Sent, Verdict, backend_of_pod, check, check_weights, mirror_line,
+    Echoed, Outcome, REQUEST_ID_PARAM, Sent, Verdict, backend_of_pod, check, check_weights,
+    mirror_line,
 };
 use crate::http::{HttpRequest, send};
 use crate::ports::PortMap;
@@ -83,7 +84,7 @@ fn target_of(r: &Request, request_id: Option<&str>) -> String {
         })
         .collect();
     if let Some(id) = request_id {
-        params.push(format!("gateway-api-conformance-request-id={id}"));
+        params.push(format!("{REQUEST_ID_PARAM}={id}"));
     }
     if !params.is_empty() {
         t.push(if t.contains('?') { '&' } else { '?' });
@@ -152,6 +153,7 @@ pub fn build(
         target: path,
         host: r.host.clone().filter(|h| !h.is_empty()),
         headers: r.headers.clone(),
+        request_id: request_id.map(str::to_owned),
     };
     (wire, sent)
 }

@@ -18,7 +18,14 @@ pub struct Sent {
     pub host: Option<String>,
     /// The case's headers (not the runner's own).
     pub headers: BTreeMap<String, String>,
+    /// The unique `gateway-api-conformance-request-id` added to the
+    /// target of mirror cases; the suite adds it to the expected backend
+    /// path as well.
+    pub request_id: Option<String>,
 }
+
+/// The name of the query parameter that identifies a mirrored request.
+pub const REQUEST_ID_PARAM: &str = "gateway-api-conformance-request-id";
 
 /// The outcome of one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,6 +259,17 @@ fn check_seen_request(sent: &Sent, expect: &Expect, echoed: &Echoed) -> Result<(
             echoed.host
         ));
     }
+    // An explicit expected path of a mirror case carries the request id,
+    // appended the way the request's own target got it.
+    let with_id;
+    let path = match (&expect.request_seen_by_backend, &sent.request_id) {
+        (Some(_), Some(id)) if !path.is_empty() => {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            with_id = format!("{path}{sep}{REQUEST_ID_PARAM}={id}");
+            with_id.as_str()
+        }
+        _ => path,
+    };
     if echoed.path != path {
         return Err(if echoed.path.is_empty() && echoed.pod.is_empty() {
             format!(

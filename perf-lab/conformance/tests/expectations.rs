@@ -24,6 +24,7 @@ fn sent(target: &str, headers: &[(&str, &str)]) -> Sent {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        request_id: None,
     }
 }
 
@@ -144,6 +145,30 @@ fn request_seen_by_backend_headers_absent_and_joined_values() {
         &[],
     );
     assert!(not_yet(check(&s, &e, &wrong_path, &no_map)).contains("/add"));
+}
+
+#[test]
+fn mirror_request_id_is_part_of_the_expected_backend_path() {
+    let e = expect(
+        "{status: 200, backend: {namespace: gateway-conformance-infra, name: infra-backend-v1},
+          request_seen_by_backend: {path: /mirror}}",
+    );
+    let mut s = sent("/mirror?gateway-api-conformance-request-id=u1", &[]);
+    s.request_id = Some("u1".into());
+    let seen = |path: &str| echo(200, echo_body(path, "infra-backend-v1-a-b", json!({})), &[]);
+    assert_eq!(
+        check(
+            &s,
+            &e,
+            &seen("/mirror?gateway-api-conformance-request-id=u1"),
+            &no_map
+        ),
+        Verdict::Pass
+    );
+    assert!(
+        not_yet(check(&s, &e, &seen("/mirror"), &no_map)).contains("request-id=u1"),
+        "a backend that lost the id must fail"
+    );
 }
 
 #[test]
