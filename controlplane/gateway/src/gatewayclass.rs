@@ -17,10 +17,9 @@ pub const CONTROLLER_NAME: &str = "shardgate.dev/gateway-controller";
 /// certificate validation, misdirected-request detection, and the
 /// HTTPRoute filters the translator still refuses (backend-level filters
 /// other than header modifiers, ExtensionRef, ExternalAuth) or the data
-/// plane lacks (retries, H2C and WebSocket backends). RequestMirror (single, multiple and
-/// percentage) is implemented but not listed: the runner expects the
-/// primary backend to see the path without the request id it appends for
-/// mirror checks, and cannot yet run the percentage statistics.
+/// plane lacks (retries, H2C and WebSocket backends), and
+/// HTTPRouteRequestPercentageMirror (implemented; the runner cannot yet
+/// run its statistical check, so it is not claimed).
 pub const SUPPORTED_FEATURES: &[&str] = &[
     "Gateway",
     "GatewayAddressEmpty",
@@ -42,6 +41,8 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "HTTPRoutePathRewrite",
     "HTTPRoutePortRedirect",
     "HTTPRouteQueryParamMatching",
+    "HTTPRouteRequestMirror",
+    "HTTPRouteRequestMultipleMirrors",
     "HTTPRouteRequestTimeout",
     "HTTPRouteResponseHeaderModification",
     "HTTPRouteSchemeRedirect",
