@@ -101,11 +101,20 @@ impl Lab {
         let addr = |p: u16| -> SocketAddr { SocketAddr::from(([127, 0, 0, 1], p)) };
         let (echo_a, echo_b) = (addr(procs::free_port()?), addr(procs::free_port()?));
         let mut echoes = Vec::new();
+        let sh = procs::which("sh").context("a POSIX shell is needed")?;
         for (pod, a) in [("a", echo_a), ("b", echo_b)] {
+            // The echo backend prints a line per request on stdout: under
+            // load that is a write per request on the generator's core and
+            // megabytes of log a second, so stdout goes to /dev/null (its
+            // log lines, on stderr, are kept).
             echoes.push(Child::spawn(
                 &format!("echo-{pod}"),
-                &o.shardgate,
+                &sh,
                 &[
+                    "-c".into(),
+                    "exec \"$@\" >/dev/null".into(),
+                    "sh".into(),
+                    o.shardgate.display().to_string(),
                     "echo".into(),
                     "--listen".into(),
                     a.to_string(),
@@ -117,6 +126,9 @@ impl Lab {
                 o.backend_cpus.as_deref(),
                 dir.join(format!("echo-{pod}.log")),
             )?);
+        }
+        for (e, a) in echoes.iter_mut().zip([echo_a, echo_b]) {
+            procs::wait_ready(a, "echo", "/", Duration::from_secs(10), &mut [e])?;
         }
         let gateway = addr(procs::free_port()?);
         let base = yaml::docs(&[

@@ -335,7 +335,7 @@ pub fn table(r: &PropagationResult) -> String {
     let _ = writeln!(
         o,
         "propagation, ms ({} data-plane shard(s); yaml = file renamed into the watched directory, \
-         publish = control plane's log line, all = every shard reports the generation)",
+         pub = the publisher's log line, all = every shard reports the generation)",
         r.shards
     );
     let _ = writeln!(
