@@ -97,8 +97,14 @@ fn propagation_times_every_change_on_every_shard() {
             // The publish falls between the file change and the shards.
             let to_publish = f(s, "yaml_to_publish_ms");
             assert!(to_publish > 0.0 && to_publish <= f(s, "yaml_to_all_shards_ms"));
-            // The reader adopts before the shards acknowledge.
-            assert!(f(s, "publish_to_adopted_ms") <= f(s, "publish_to_all_shards_ms"));
+            // The reader's adoption is stamped by its log line, which may
+            // be written after the shards already acknowledged (the polled
+            // all-shards time), so only its sign and scale are checked.
+            let adopted = f(s, "publish_to_adopted_ms");
+            assert!(
+                adopted >= 0.0 && adopted < 10_000.0,
+                "publish→adopted {adopted} ms"
+            );
         }
         let summary = &run["yaml_to_all_shards_ms"];
         assert_eq!(summary["count"], 5);
