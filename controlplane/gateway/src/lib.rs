@@ -31,6 +31,7 @@ pub mod backends;
 pub mod certificates;
 pub mod conflicts;
 pub mod duration;
+pub mod filters;
 pub mod gatewayclass;
 pub mod gateways;
 pub mod grants;
