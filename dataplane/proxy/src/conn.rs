@@ -13,6 +13,7 @@ use crate::cors;
 use crate::io::{Downstream, read_into, write_slice};
 use crate::metrics::UpstreamError;
 use crate::mirror;
+use crate::mods::ModList;
 use crate::redirect::{self, Origin};
 use crate::shard::{Current, Shard};
 use crate::upstream::{self, Attempt, UpstreamFailure};
@@ -204,13 +205,8 @@ impl RespBody {
 }
 
 /// The header modifiers for the request (`request`) or the response: the
-/// route's, then those of the picked backend. Allocates nothing when there
-/// are none.
-fn header_mods<'a>(
-    route: &'a RouteEntry,
-    backend: &'a [Filter],
-    request: bool,
-) -> Vec<HeaderMods<'a>> {
+/// route's, then those of the picked backend. Allocates nothing.
+fn header_mods<'a>(route: &'a RouteEntry, backend: &'a [Filter], request: bool) -> ModList<'a> {
     route
         .filters()
         .iter()
@@ -514,7 +510,7 @@ impl<S: Downstream> Conn<S> {
         // The upstream head, followed by whatever body bytes already arrived.
         let req_mods = header_mods(route, backend, true);
         let mut opts = UpstreamRequest::new(self.peer.ip(), S::SCHEME);
-        opts.mods = &req_mods;
+        opts.mods = req_mods.as_slice();
         if let Some(w) = url_rewrite(route) {
             if let Some(p) = &w.path {
                 self.target.clear();
@@ -713,7 +709,7 @@ impl<S: Downstream> Conn<S> {
                 remove: &[],
             });
         }
-        client_opts.mods = &resp_mods;
+        client_opts.mods = resp_mods.as_slice();
         client_opts.close |= self.shard.draining.get();
         self.out.clear();
         let plan = match write_client_response(&self.resp, &self.ubuf, &client_opts, &mut self.out)
@@ -873,7 +869,7 @@ impl<S: Downstream> Conn<S> {
                 // The same head without the backend's own modifiers.
                 let route_mods = header_mods(route, &[], true);
                 let mut o = *opts;
-                o.mods = &route_mods;
+                o.mods = route_mods.as_slice();
                 let mut copy = Vec::with_capacity(self.out.len());
                 if write_upstream_request(&self.req, &self.rbuf, &o, &mut copy).is_err() {
                     continue;

@@ -18,6 +18,7 @@ mod cors;
 mod io;
 pub mod metrics;
 mod mirror;
+mod mods;
 mod pool;
 pub mod reader;
 mod redirect;
