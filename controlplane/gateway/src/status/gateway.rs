@@ -15,10 +15,13 @@ use gateway_api::listenersets::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 /// Conditions and supported kinds of one listener, whoever declares it.
+/// A listener's conditions (keeping the lastTransitionTime of those that
+/// did not change since `previous`) and supported kinds as (group, kind).
 fn listener_conditions(
     c: &Cond<'_>,
     l: &ListenerInfo,
     inputs: &StatusInputs,
+    previous: Option<&[Condition]>,
 ) -> (Vec<Condition>, Vec<(String, String)>) {
     let mut conds = Vec::new();
     conds.push(match (&l.conflict, &l.accepted) {
@@ -84,6 +87,7 @@ fn listener_conditions(
         .iter()
         .map(|k| (GATEWAY_GROUP.to_owned(), k.name().to_owned()))
         .collect();
+    carry(previous, &mut conds);
     (conds, kinds)
 }
 
@@ -101,13 +105,11 @@ pub(crate) fn gateway(gw: &GatewayInfo, attached: &[i32], inputs: &StatusInputs)
     let mut listeners = Vec::new();
     for i in gw.owned_by(&Owner::Gateway) {
         let l = &gw.listeners[i];
-        let (mut conds, kinds) = listener_conditions(&c, l, inputs);
-        if let Some(p) = prev
+        let before = prev
             .and_then(|p| p.listeners.as_ref())
-            .and_then(|ls| ls.iter().find(|x| x.name == l.name))
-        {
-            carry(Some(&p.conditions), &mut conds);
-        }
+            .and_then(|ls| ls.iter().find(|x| x.name == l.name));
+        let (conds, kinds) =
+            listener_conditions(&c, l, inputs, before.map(|p| p.conditions.as_slice()));
         listeners.push(GatewayStatusListeners {
             attached_routes: attached.get(i).copied().unwrap_or(0),
             conditions: conds,
@@ -232,13 +234,11 @@ pub(crate) fn listener_set(
             all += 1;
             valid += usize::from(l.valid());
             served += usize::from(l.served());
-            let (mut conds, kinds) = listener_conditions(&c, l, inputs);
-            if let Some(p) = prev
+            let before = prev
                 .and_then(|p| p.listeners.as_ref())
-                .and_then(|ps| ps.iter().find(|x| x.name == l.name))
-            {
-                carry(Some(&p.conditions), &mut conds);
-            }
+                .and_then(|ps| ps.iter().find(|x| x.name == l.name));
+            let (conds, kinds) =
+                listener_conditions(&c, l, inputs, before.map(|p| p.conditions.as_slice()));
             listeners.push(ListenerSetStatusListeners {
                 attached_routes: attached.get(i).copied().unwrap_or(0),
                 conditions: conds,
