@@ -4,6 +4,8 @@
 //! modifier filters (`RequestHeaderModifier` / `ResponseHeaderModifier`).
 //! Heads and output buffers are reused, as the proxy reuses them.
 
+// One copy of the allocation table for every crate's benches.
+#[path = "../../ir/benches/alloc/mod.rs"]
 mod alloc;
 
 use criterion::Criterion;

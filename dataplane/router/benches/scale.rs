@@ -6,6 +6,8 @@
 //! `scale` command generates it, and the request matches the last route
 //! in precedence order. `lookup.rs` has the other lookup shapes.
 
+// One copy of the allocation table for every crate's benches.
+#[path = "../../ir/benches/alloc/mod.rs"]
 mod alloc;
 
 use criterion::{BenchmarkId, Criterion};

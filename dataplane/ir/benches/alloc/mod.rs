@@ -1,6 +1,7 @@
 //! Allocation counts per iteration, printed as a table after criterion's
-//! timings: a counting global allocator (`stats_alloc`) watches a fixed
-//! number of iterations of each benchmarked routine, run on the main
+//! timings (shared by the benches of shardgate-ir, -router and -http1,
+//! which include this file by path): a counting global allocator
+//! (`stats_alloc`) watches a fixed number of iterations of each benchmarked routine, run on the main
 //! thread outside criterion's timing loop, after one warm-up call (so
 //! reusable buffers have reached their steady-state capacity).
 //!
