@@ -1,8 +1,8 @@
 //! Allocation counts per iteration, printed as a table after criterion's
 //! timings (shared by the benches of shardgate-ir, -router and -http1,
 //! which include this file by path): a counting global allocator
-//! (`stats_alloc`) watches a fixed number of iterations of each benchmarked routine, run on the main
-//! thread outside criterion's timing loop, after one warm-up call (so
+//! (`stats_alloc`) watches a fixed number of iterations of each
+//! benchmarked routine, run on the main thread outside criterion's timing loop, after one warm-up call (so
 //! reusable buffers have reached their steady-state capacity).
 //!
 //! The counter adds two relaxed atomic increments per allocation to the
