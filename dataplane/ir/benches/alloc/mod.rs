@@ -2,8 +2,9 @@
 //! timings (shared by the benches of shardgate-ir, -router and -http1,
 //! which include this file by path): a counting global allocator
 //! (`stats_alloc`) watches a fixed number of iterations of each
-//! benchmarked routine, run on the main thread outside criterion's timing loop, after one warm-up call (so
-//! reusable buffers have reached their steady-state capacity).
+//! benchmarked routine, run on the main thread outside criterion's timing
+//! loop, after one warm-up call (so reusable buffers have reached their
+//! steady-state capacity).
 //!
 //! The counter adds two relaxed atomic increments per allocation to the
 //! timed figures of routines that allocate; routines that do not allocate
